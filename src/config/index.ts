@@ -1,0 +1,72 @@
+// Service configuration: one zod schema over the environment, parsed once at start-up.
+import path from 'node:path';
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const TFJS_BACKENDS = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
+export type TfjsBackendChoice = (typeof TFJS_BACKENDS)[number];
+
+/** Every environment variable the service reads, with its default and meaning. */
+export const configSchema = z.object({
+  /** TCP port of the HTTP API; 0 picks a free one. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Address the HTTP API binds to. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Redis holding the job queue. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** Prefix of every queue key in Redis; lets several deployments share one Redis. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_{}-]+$/).default('glassbox'),
+  /** Folder holding uploaded models and job results, shared by API and workers. */
+  STORE_DIR: z.string().min(1).default('data'),
+  /** Jobs one worker process runs at the same time. */
+  WORKER_CONCURRENCY: positiveInt(1),
+  /** TensorFlow.js backend: auto tries node-gpu, node, wasm and cpu in that order. */
+  TFJS_BACKEND: z.enum(TFJS_BACKENDS).default('auto'),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest accepted upload file (model.json or one weight file), in bytes. */
+  MAX_UPLOAD_BYTES: positiveInt(256 * 1024 * 1024),
+  /** Most instances one explanation request may carry. */
+  MAX_INSTANCES: positiveInt(1000),
+  /** Most background rows one explanation request may carry. */
+  MAX_BACKGROUND_ROWS: positiveInt(5000),
+  /** Largest `nsamples` a KernelSHAP request may ask for. */
+  MAX_NSAMPLES: positiveInt(200_000),
+  /** Rows handed to the model in one predict call. */
+  BATCH_ROWS: positiveInt(65_536),
+  /** Largest JSON request body, in bytes. */
+  MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024),
+  /** Times a job is tried before it is marked failed. */
+  JOB_ATTEMPTS: positiveInt(3),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>> & { readonly storeDir: string };
+
+/** Raised when the environment does not describe a valid configuration. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment into a frozen configuration.
+ * @param env - the variables to read; `process.env` in the processes.
+ * @throws ConfigError listing every bad variable, not only the first.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(configSchema.shape);
+  const picked = Object.fromEntries(
+    known.filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]),
+  );
+  const parsed = configSchema.safeParse(picked);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(picked[String(issue.path[0])])})`,
+    );
+    throw new ConfigError(problems);
+  }
+  return Object.freeze({ ...parsed.data, storeDir: path.resolve(parsed.data.STORE_DIR) });
+}

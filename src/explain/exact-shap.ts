@@ -1,0 +1,79 @@
+// Exact Shapley values by enumerating every coalition: the definition itself, affordable for a
+// few features, and the oracle the sampling methods are tested against.
+import {
+  backgroundMean,
+  coalitionValues,
+  linkedOutputs,
+  type Background,
+  type EvaluationContext,
+} from './coalition-values.js';
+import { reshape, varyingFeatures, type ShapleyResult } from './kernel-shap.js';
+
+/** Enumeration doubles with each feature; past this many features it is refused. */
+export const EXACT_SHAP_MAX_FEATURES = 16;
+
+/**
+ * phi_i = sum over S not containing i of |S|! (M - |S| - 1)! / M! * (v(S + i) - v(S)),
+ * with v(S) the background mean of link(f) where features in S take the instance's values.
+ * All 2^M coalitions of the varying features are evaluated, so the cost is 2^M × background rows.
+ */
+export async function exactShap(
+  ctx: EvaluationContext,
+  instances: number[][],
+  bg: Background,
+): Promise<ShapleyResult> {
+  const k = ctx.outputCount;
+  const base = await backgroundMean(ctx, bg);
+  const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
+  const values: number[][][] = [];
+  let nsamples = 0;
+
+  for (let i = 0; i < instances.length; i++) {
+    const varying = varyingFeatures(instances[i], bg);
+    const m = varying.length;
+    if (m > EXACT_SHAP_MAX_FEATURES) {
+      throw new Error(`exact Shapley values over ${m} features need 2^${m} coalitions`);
+    }
+    const count = 2 ** m;
+    nsamples = Math.max(nsamples, count);
+    const v = await coalitionValues(ctx, instances[i], bg, varying, allMasks(m), count);
+    const phi = new Float64Array(bg.width * k);
+    const weights = shapleyWeights(m);
+    for (let j = 0; j < m; j++) {
+      const bit = 1 << j;
+      for (let s = 0; s < count; s++) {
+        if (s & bit) continue;
+        const w = weights[popcount(s)];
+        for (let o = 0; o < k; o++) phi[varying[j] * k + o] += w * (v[(s | bit) * k + o] - v[s * k + o]);
+      }
+    }
+    values.push(reshape(phi, bg.width, k));
+  }
+
+  return { baseValues: Array.from(base), outputs: reshape(fx, instances.length, k), values, nsamples };
+}
+
+/** Mask c has feature j when bit j of c is set; coalition index equals its bit pattern. */
+function allMasks(m: number): Uint8Array {
+  const count = 2 ** m;
+  const masks = new Uint8Array(count * m);
+  for (let c = 0; c < count; c++) for (let j = 0; j < m; j++) masks[c * m + j] = (c >> j) & 1;
+  return masks;
+}
+
+/** |S|! (M - |S| - 1)! / M! for |S| = 0..M-1, computed as 1 / (M * C(M-1, |S|)). */
+function shapleyWeights(m: number): Float64Array {
+  const weights = new Float64Array(m);
+  let binom = 1;
+  for (let s = 0; s < m; s++) {
+    weights[s] = 1 / (m * binom);
+    binom = (binom * (m - 1 - s)) / (s + 1);
+  }
+  return weights;
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x; v; v &= v - 1) n++;
+  return n;
+}

@@ -1,0 +1,364 @@
+// KernelSHAP (Lundberg and Lee, 2017): Shapley values as the solution of a weighted linear
+// regression over coalitions, with the Shapley kernel as weights and the efficiency constraint
+// sum(phi) = f(x) - E[f] imposed exactly.
+import { Matrix, solve } from 'ml-matrix';
+import {
+  backgroundMean,
+  coalitionValues,
+  linkedOutputs,
+  type Background,
+  type EvaluationContext,
+} from './coalition-values.js';
+import { createRandom, type Random } from './random.js';
+
+/** Coalitions to evaluate and their regression weights. */
+export interface CoalitionPlan {
+  /** coalitionCount × featureCount, 1 where a feature is in the coalition. */
+  masks: Uint8Array;
+  weights: Float64Array;
+  coalitionCount: number;
+  featureCount: number;
+  /** True when every proper coalition was enumerated, so the result is exact. */
+  exhaustive: boolean;
+}
+
+/** The `auto` budget: 2M + 2048 coalitions, at most every proper coalition. */
+export function autoSampleCount(featureCount: number): number {
+  return Math.min(2 * featureCount + 2048, properCoalitionCount(featureCount));
+}
+
+/** 2^M - 2: every coalition but the empty and the full one. */
+export function properCoalitionCount(featureCount: number): number {
+  return 2 ** featureCount - 2;
+}
+
+/**
+ * Chooses coalitions for M features within a budget. Subset sizes are visited from the
+ * outside in (sizes 1 and M-1 carry the most kernel weight); a size whose every subset fits
+ * the budget share it deserves is enumerated, the rest is sampled by kernel weight in
+ * complementary pairs. Sampled coalitions are weighted by how often they were drawn, scaled
+ * so that together they carry the kernel weight of the sizes left unenumerated.
+ * @param featureCount - M, at least 2.
+ * @param budget - coalitions wanted; capped at 2^M - 2.
+ */
+export function planCoalitions(featureCount: number, budget: number, rng: Random): CoalitionPlan {
+  const m = featureCount;
+  const target = Math.min(Math.max(1, Math.floor(budget)), properCoalitionCount(m));
+  const exhaustive = target >= properCoalitionCount(m);
+  const plan = new PlanBuilder(m, target);
+  const sizeCount = Math.ceil((m - 1) / 2);
+  const pairedCount = Math.floor((m - 1) / 2);
+  const sizeWeights = kernelSizeWeights(m, sizeCount, pairedCount);
+  let remaining = sizeWeights.slice();
+  let samplesLeft = target;
+  let fullSizes = 0;
+
+  for (let size = 1; size <= sizeCount; size++) {
+    const paired = size <= pairedCount;
+    const subsets = binomial(m, size) * (paired ? 2 : 1);
+    const share = remaining[size - 1];
+    if (!exhaustive && (samplesLeft * share) / subsets < 1 - 1e-8) break;
+    fullSizes++;
+    samplesLeft -= subsets;
+    if (share < 1) remaining = remaining.map((w) => w / (1 - share));
+    const weight = sizeWeights[size - 1] / subsets;
+    forEachSubset(m, size, (mask) => {
+      plan.add(mask, weight);
+      if (paired) plan.add(complement(mask), weight);
+    });
+  }
+
+  if (fullSizes < sizeCount && samplesLeft > 0) {
+    sampleRemainingSizes(plan, rng, sizeWeights, fullSizes, pairedCount, samplesLeft);
+  }
+
+  return { ...plan.finish(), featureCount: m, exhaustive };
+}
+
+/** Kernel weight per subset size 1..sizeCount, paired sizes counted twice, summing to 1. */
+function kernelSizeWeights(m: number, sizeCount: number, pairedCount: number): number[] {
+  const weights: number[] = [];
+  for (let size = 1; size <= sizeCount; size++) {
+    const w = (m - 1) / (size * (m - size));
+    weights.push(size <= pairedCount ? 2 * w : w);
+  }
+  const total = weights.reduce((a, b) => a + b, 0);
+  return weights.map((w) => w / total);
+}
+
+function sampleRemainingSizes(
+  plan: PlanBuilder,
+  rng: Random,
+  sizeWeights: number[],
+  fullSizes: number,
+  pairedCount: number,
+  samplesLeft: number,
+): void {
+  const m = plan.featureCount;
+  const firstSampled = plan.count;
+  const sizes: number[] = [];
+  const draw: number[] = [];
+  for (let i = fullSizes; i < sizeWeights.length; i++) {
+    sizes.push(i + 1);
+    draw.push(i + 1 <= pairedCount ? sizeWeights[i] / 2 : sizeWeights[i]);
+  }
+  const drawTotal = draw.reduce((a, b) => a + b, 0);
+  const weightLeft = sizeWeights.slice(fullSizes).reduce((a, b) => a + b, 0);
+  // Duplicates only raise weights, so bound the draws: near the enumeration limit the
+  // remaining coalitions can be fewer than the samples left.
+  const maxDraws = 100 * samplesLeft + 1000;
+  let left = samplesLeft;
+
+  for (let drawn = 0; left > 0 && drawn < maxDraws; drawn++) {
+    const size = sizes[pickIndex(draw, drawTotal, rng)];
+    const mask = randomSubset(m, size, rng);
+    if (plan.add(mask, 1)) left--;
+    if (left > 0 && size <= pairedCount) {
+      if (plan.add(complement(mask), 1)) left--;
+    }
+  }
+  plan.rescaleFrom(firstSampled, weightLeft);
+}
+
+function pickIndex(weights: number[], total: number, rng: Random): number {
+  let u = rng.next() * total;
+  for (let i = 0; i < weights.length; i++) {
+    u -= weights[i];
+    if (u < 0) return i;
+  }
+  return weights.length - 1;
+}
+
+function randomSubset(m: number, size: number, rng: Random): Uint8Array {
+  const order = Array.from({ length: m }, (_, i) => i);
+  const mask = new Uint8Array(m);
+  for (let i = 0; i < size; i++) {
+    const j = i + rng.int(m - i);
+    [order[i], order[j]] = [order[j], order[i]];
+    mask[order[i]] = 1;
+  }
+  return mask;
+}
+
+function complement(mask: Uint8Array): Uint8Array {
+  return mask.map((bit) => 1 - bit);
+}
+
+/** Calls `visit` with every subset of `size` out of `m`, as a mask. */
+export function forEachSubset(m: number, size: number, visit: (mask: Uint8Array) => void): void {
+  const chosen = Array.from({ length: size }, (_, i) => i);
+  for (;;) {
+    const mask = new Uint8Array(m);
+    for (const i of chosen) mask[i] = 1;
+    visit(mask);
+    let i = size - 1;
+    while (i >= 0 && chosen[i] === m - size + i) i--;
+    if (i < 0) return;
+    chosen[i]++;
+    for (let j = i + 1; j < size; j++) chosen[j] = chosen[j - 1] + 1;
+  }
+}
+
+/** n choose k, exact in float64 for the sizes used here. */
+export function binomial(n: number, k: number): number {
+  let result = 1;
+  for (let i = 1; i <= k; i++) result = (result * (n - k + i)) / i;
+  return Math.round(result);
+}
+
+/** Accumulates distinct coalitions; a repeated one adds to the weight of the first. */
+class PlanBuilder {
+  private readonly index = new Map<string, number>();
+  private masks: Uint8Array;
+  private weights: Float64Array;
+  count = 0;
+
+  constructor(
+    readonly featureCount: number,
+    capacity: number,
+  ) {
+    this.masks = new Uint8Array(capacity * featureCount);
+    this.weights = new Float64Array(capacity);
+  }
+
+  /** Adds a coalition; returns false when it was already present. */
+  add(mask: Uint8Array, weight: number): boolean {
+    const key = mask.join('');
+    const existing = this.index.get(key);
+    if (existing !== undefined) {
+      this.weights[existing] += weight;
+      return false;
+    }
+    this.grow();
+    this.masks.set(mask, this.count * this.featureCount);
+    this.weights[this.count] = weight;
+    this.index.set(key, this.count);
+    this.count++;
+    return true;
+  }
+
+  rescaleFrom(first: number, total: number): void {
+    let sum = 0;
+    for (let i = first; i < this.count; i++) sum += this.weights[i];
+    if (sum === 0) return;
+    for (let i = first; i < this.count; i++) this.weights[i] *= total / sum;
+  }
+
+  finish(): { masks: Uint8Array; weights: Float64Array; coalitionCount: number } {
+    return {
+      masks: this.masks.slice(0, this.count * this.featureCount),
+      weights: this.weights.slice(0, this.count),
+      coalitionCount: this.count,
+    };
+  }
+
+  private grow(): void {
+    if (this.count < this.weights.length) return;
+    const masks = new Uint8Array(this.masks.length * 2 + this.featureCount);
+    masks.set(this.masks);
+    const weights = new Float64Array(this.weights.length * 2 + 1);
+    weights.set(this.weights);
+    this.masks = masks;
+    this.weights = weights;
+  }
+}
+
+/**
+ * Solves the constrained weighted least squares for one instance and every output.
+ * With y_c = v(S_c) - base, the constraint sum(phi) = fx - base removes the last feature:
+ * minimize sum_c w_c (y_c - z_c[M-1] * total - sum_{j<M-1} (z_c[j] - z_c[M-1]) phi_j)^2.
+ * @param values - coalitionCount × outputCount, v(S) in link space.
+ * @returns M × outputCount Shapley values.
+ */
+export function solveShapleyRegression(
+  plan: CoalitionPlan,
+  values: Float64Array,
+  fx: ArrayLike<number>,
+  base: ArrayLike<number>,
+  outputCount: number,
+): Float64Array {
+  const m = plan.featureCount;
+  const n = plan.coalitionCount;
+  const k = outputCount;
+  const q = m - 1;
+  const normal = new Float64Array(q * q);
+  const rhs = new Float64Array(q * k);
+  const row = new Float64Array(q);
+  for (let c = 0; c < n; c++) {
+    const w = plan.weights[c];
+    const last = plan.masks[c * m + q];
+    for (let j = 0; j < q; j++) row[j] = plan.masks[c * m + j] - last;
+    for (let a = 0; a < q; a++) {
+      if (row[a] === 0) continue;
+      const wa = w * row[a];
+      for (let b = a; b < q; b++) normal[a * q + b] += wa * row[b];
+      for (let o = 0; o < k; o++) {
+        const total = fx[o] - base[o];
+        rhs[a * k + o] += wa * (values[c * k + o] - base[o] - last * total);
+      }
+    }
+  }
+  for (let a = 0; a < q; a++) for (let b = 0; b < a; b++) normal[a * q + b] = normal[b * q + a];
+
+  const solution = solveSymmetric(normal, rhs, q, k);
+  const phi = new Float64Array(m * k);
+  for (let o = 0; o < k; o++) {
+    let sum = 0;
+    for (let j = 0; j < q; j++) {
+      phi[j * k + o] = solution[j * k + o];
+      sum += solution[j * k + o];
+    }
+    phi[q * k + o] = fx[o] - base[o] - sum;
+  }
+  return phi;
+}
+
+function solveSymmetric(a: Float64Array, b: Float64Array, q: number, k: number): Float64Array {
+  const lhs = new Matrix(q, q);
+  const rhs = new Matrix(q, k);
+  for (let i = 0; i < q; i++) {
+    for (let j = 0; j < q; j++) lhs.set(i, j, a[i * q + j]);
+    for (let o = 0; o < k; o++) rhs.set(i, o, b[i * k + o]);
+  }
+  let x = solve(lhs, rhs);
+  // Too few distinct coalitions leave the system singular: fall back to the least-norm solution.
+  if (!x.to1DArray().every(Number.isFinite)) x = solve(lhs, rhs, true);
+  return Float64Array.from(x.to1DArray());
+}
+
+/** Options of one KernelSHAP run. */
+export interface KernelShapOptions {
+  nsamples: number | 'auto';
+  seed: number;
+}
+
+/** Shapley values of several instances, laid out values[instance][feature][output]. */
+export interface ShapleyResult {
+  baseValues: number[];
+  outputs: number[][];
+  values: number[][][];
+  /** Coalitions evaluated per instance (the largest over instances). */
+  nsamples: number;
+}
+
+/**
+ * KernelSHAP for each instance against one background.
+ * Features whose value equals every background row's cannot change the output: they get 0
+ * and are left out of the regression.
+ */
+export async function kernelShap(
+  ctx: EvaluationContext,
+  instances: number[][],
+  bg: Background,
+  options: KernelShapOptions,
+): Promise<ShapleyResult> {
+  const k = ctx.outputCount;
+  const base = await backgroundMean(ctx, bg);
+  const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
+  const rng = createRandom(options.seed);
+  const values: number[][][] = [];
+  let nsamples = 0;
+
+  for (let i = 0; i < instances.length; i++) {
+    const x = instances[i];
+    const fxi = fx.subarray(i * k, (i + 1) * k);
+    const varying = varyingFeatures(x, bg);
+    const phi = new Float64Array(bg.width * k);
+    if (varying.length === 1) {
+      for (let o = 0; o < k; o++) phi[varying[0] * k + o] = fxi[o] - base[o];
+    } else if (varying.length > 1) {
+      const budget =
+        options.nsamples === 'auto' ? autoSampleCount(varying.length) : options.nsamples;
+      const plan = planCoalitions(varying.length, budget, rng);
+      nsamples = Math.max(nsamples, plan.coalitionCount);
+      const v = await coalitionValues(ctx, x, bg, varying, plan.masks, plan.coalitionCount);
+      const solved = solveShapleyRegression(plan, v, fxi, base, k);
+      varying.forEach((f, j) => phi.set(solved.subarray(j * k, (j + 1) * k), f * k));
+    }
+    values.push(reshape(phi, bg.width, k));
+  }
+
+  return { baseValues: Array.from(base), outputs: reshape(fx, instances.length, k), values, nsamples };
+}
+
+/** Indices of the features on which some background row differs from the instance. */
+export function varyingFeatures(x: ArrayLike<number>, bg: Background): number[] {
+  const varying: number[] = [];
+  for (let f = 0; f < bg.width; f++) {
+    const value = Math.fround(x[f]);
+    for (let r = 0; r < bg.count; r++) {
+      if (bg.rows[r * bg.width + f] !== value) {
+        varying.push(f);
+        break;
+      }
+    }
+  }
+  return varying;
+}
+
+/** Splits a row-major array into rows × cols nested arrays. */
+export function reshape(data: ArrayLike<number>, rows: number, cols: number): number[][] {
+  const out: number[][] = [];
+  for (let r = 0; r < rows; r++) out.push(Array.from({ length: cols }, (_, c) => data[r * cols + c]));
+  return out;
+}

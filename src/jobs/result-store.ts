@@ -1,0 +1,45 @@
+// Job results on disk: written once, atomically, by the worker; read by the API.
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export class ResultStore {
+  private readonly dir: string;
+
+  constructor(storeDir: string) {
+    this.dir = path.join(storeDir, 'results');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  /** Stores a job's result; a second write for the same job replaces the first whole. */
+  async write(jobId: string, result: unknown): Promise<void> {
+    const target = this.file(jobId);
+    const temporary = `${target}.${randomUUID()}.tmp`;
+    await writeFile(temporary, JSON.stringify(result));
+    await rename(temporary, target);
+  }
+
+  /** The stored result, or null when there is none. */
+  async read(jobId: string): Promise<unknown | null> {
+    try {
+      return JSON.parse(await readFile(this.file(jobId), 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async remove(jobId: string): Promise<void> {
+    await rm(this.file(jobId), { force: true });
+  }
+
+  private file(jobId: string): string {
+    if (!ID_PATTERN.test(jobId)) throw new Error(`invalid job id ${JSON.stringify(jobId)}`);
+    return path.join(this.dir, `${jobId}.json`);
+  }
+}

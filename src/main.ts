@@ -1,0 +1,90 @@
+// Process entry point: `api`, `worker` or `all` (both in one process).
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { createJobQueue, createRedis } from './jobs/queue.js';
+import { ResultStore } from './jobs/result-store.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { ModelStore } from './models/store.js';
+import { checkRedis, RedisUnavailableError } from './redis-check.js';
+import { selectBackend } from './tf/backend.js';
+import { startWorker } from './worker/worker.js';
+
+type Mode = 'api' | 'worker' | 'all';
+
+async function main(): Promise<void> {
+  const mode = parseMode(process.argv[2]);
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`glassbox: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  try {
+    await run(mode, config, logger);
+  } catch (err) {
+    if (err instanceof RedisUnavailableError) {
+      logger.fatal({ redisUrl: err.url }, err.message);
+      process.exit(1);
+    }
+    logger.fatal({ err }, 'start-up failed');
+    process.exit(1);
+  }
+}
+
+function parseMode(arg: string | undefined): Mode {
+  if (arg === 'api' || arg === 'worker' || arg === 'all') return arg;
+  process.stderr.write(`glassbox: mode must be api, worker or all (got ${arg ?? 'nothing'})\n`);
+  process.exit(2);
+}
+
+async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
+  await checkRedis(config.REDIS_URL);
+  const backend = await selectBackend(config.TFJS_BACKEND);
+  logger.info({ backend: backend.backend, passedOver: backend.tried }, 'TensorFlow.js backend selected');
+
+  const models = new ModelStore(config.storeDir);
+  const results = new ResultStore(config.storeDir);
+  await models.init();
+  await results.init();
+  const closers: (() => Promise<unknown>)[] = [];
+
+  if (mode === 'worker' || mode === 'all') {
+    const connection = createRedis(config, true);
+    const worker = startWorker({ config, logger, connection, models, results });
+    closers.push(() => worker.close(), () => connection.quit());
+    logger.info({ concurrency: config.WORKER_CONCURRENCY, storeDir: config.storeDir }, 'worker started');
+  }
+  if (mode === 'api' || mode === 'all') {
+    const redis = createRedis(config, false);
+    const queue = createJobQueue(config, redis);
+    const app: FastifyInstance = await buildApp({
+      ctx: { config, models, results, queue, redis },
+      logger,
+    });
+    const address = await app.listen({ port: config.PORT, host: config.HOST });
+    logger.info({ address, storeDir: config.storeDir }, 'api listening');
+    closers.unshift(() => app.close(), () => queue.close(), () => redis.quit());
+  }
+  handleSignals(logger, closers);
+}
+
+function handleSignals(logger: Logger, closers: (() => Promise<unknown>)[]): void {
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    for (const close of closers) await close().catch((err) => logger.warn({ err }, 'close failed'));
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,111 @@
+// Model upload, listing and removal, shared by every front door.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
+import { checkArtifacts } from '../models/artifacts.js';
+import type { ModelRecord } from '../models/store.js';
+import { describeModel, disposeModel, loadModel } from '../models/tf-model.js';
+import type { ServiceContext } from './context.js';
+
+const metadataSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    featureNames: z.array(z.string().min(1).max(200)).optional(),
+    outputNames: z.array(z.string().min(1).max(200)).optional(),
+    task: z.enum(['classification', 'regression']).optional(),
+  })
+  .strict();
+
+type ModelMetadata = z.infer<typeof metadataSchema>;
+
+/** The parts of a model upload, as received. */
+export interface ModelUpload {
+  modelJsonText: string;
+  modelFileName?: string;
+  files: Map<string, Buffer>;
+  metadataText?: string;
+}
+
+/**
+ * Checks an upload (JSON, manifest, byte lengths, metadata, a real load in TensorFlow.js) and
+ * stores it. Nothing is stored when any check fails.
+ */
+export async function createModel(ctx: ServiceContext, upload: ModelUpload): Promise<ModelRecord> {
+  const metadata = parseMetadata(upload.metadataText);
+  const artifacts = checkArtifacts(upload.modelJsonText, upload.files);
+  const model = await loadModel(artifacts);
+  let structure;
+  try {
+    structure = describeModel(model, artifacts.format);
+  } finally {
+    disposeModel(model);
+  }
+
+  const featureNames = namesFor('metadata.featureNames', metadata.featureNames, structure.featureCount, 'feature');
+  const outputNames = namesFor('metadata.outputNames', metadata.outputNames, structure.outputCount, 'output');
+  const record: ModelRecord = {
+    id: randomUUID(),
+    name: metadata.name ?? upload.modelFileName?.replace(/\.json$/i, '') ?? 'model',
+    format: artifacts.format,
+    task: metadata.task ?? null,
+    ...structure,
+    featureNames,
+    outputNames,
+    createdAt: new Date().toISOString(),
+  };
+  await ctx.models.save(record, upload.modelJsonText, upload.files);
+  return record;
+}
+
+function parseMetadata(text: string | undefined): ModelMetadata {
+  if (text === undefined || text.trim() === '') return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw validationError([{ path: 'metadata', message: `not valid JSON: ${(err as Error).message}` }]);
+  }
+  const parsed = metadataSchema.safeParse(json);
+  if (!parsed.success) {
+    throw validationError(
+      parsed.error.issues.map((i) => ({ path: ['metadata', ...i.path].join('.'), message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+/** Given names must match the model's size and be distinct; absent ones are generated. */
+function namesFor(
+  field: string,
+  given: string[] | undefined,
+  count: number | null,
+  prefix: string,
+): string[] {
+  if (!given) return count === null ? [] : Array.from({ length: count }, (_, i) => `${prefix}_${i}`);
+  const problems: FieldProblem[] = [];
+  if (count !== null && given.length !== count) {
+    problems.push({ path: field, message: `has ${given.length} names but the model has ${count} ${prefix}s` });
+  }
+  const duplicates = given.filter((name, i) => given.indexOf(name) !== i);
+  if (duplicates.length > 0) {
+    problems.push({ path: field, message: `names must be distinct; repeated: ${[...new Set(duplicates)].join(', ')}` });
+  }
+  if (problems.length > 0) throw validationError(problems);
+  return given;
+}
+
+export async function getModel(ctx: ServiceContext, id: string): Promise<ModelRecord> {
+  const record = await ctx.models.get(id);
+  if (!record) throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `no model with id ${id}`);
+  return record;
+}
+
+export async function listModels(ctx: ServiceContext): Promise<ModelRecord[]> {
+  return ctx.models.list();
+}
+
+export async function deleteModel(ctx: ServiceContext, id: string): Promise<void> {
+  if (!(await ctx.models.delete(id))) {
+    throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `no model with id ${id}`);
+  }
+}

@@ -1,0 +1,55 @@
+// Loaded models kept in memory between jobs, least recently used dropped first.
+import type { ModelStore, ModelRecord } from '../models/store.js';
+import { disposeModel, loadModel, type LoadedModel } from '../models/tf-model.js';
+
+export interface CachedModel {
+  record: ModelRecord;
+  model: LoadedModel;
+}
+
+export class ModelCache {
+  private readonly entries = new Map<string, Promise<CachedModel>>();
+
+  constructor(
+    private readonly store: ModelStore,
+    private readonly capacity = 8,
+  ) {}
+
+  /** The loaded model; null when the store has no such model. */
+  async get(id: string): Promise<CachedModel | null> {
+    const existing = this.entries.get(id);
+    if (existing) {
+      this.entries.delete(id);
+      this.entries.set(id, existing);
+      return existing;
+    }
+    const record = await this.store.get(id);
+    if (!record) return null;
+    const loading = this.store.readArtifacts(id).then(async (artifacts) => ({
+      record,
+      model: await loadModel(artifacts),
+    }));
+    this.entries.set(id, loading);
+    loading.catch(() => this.entries.delete(id));
+    await this.evict();
+    return loading;
+  }
+
+  /** Drops every model, releasing its tensors. */
+  async clear(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    for (const entry of await Promise.allSettled(all)) {
+      if (entry.status === 'fulfilled') disposeModel(entry.value.model);
+    }
+  }
+
+  private async evict(): Promise<void> {
+    while (this.entries.size > this.capacity) {
+      const [oldestId, oldest] = this.entries.entries().next().value as [string, Promise<CachedModel>];
+      this.entries.delete(oldestId);
+      const entry = await oldest.catch(() => null);
+      if (entry) disposeModel(entry.model);
+    }
+  }
+}

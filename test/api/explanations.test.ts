@@ -1,0 +1,134 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+
+let t: TestApp;
+let modelId: string;
+const data = fixtureData('breast-cancer');
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  const files = modelFiles(fixtureModelDir('breast-cancer'));
+  const res = await request(t.app.server)
+    .post('/v1/models')
+    .attach('model', Buffer.from(files.modelJson), 'model.json')
+    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
+    .field('metadata', JSON.stringify({ featureNames: data.featureNames }));
+  modelId = res.body.id;
+});
+afterAll(async () => t?.close());
+
+function explain(body: unknown) {
+  return request(t.app.server).post('/v1/explanations').send(body as object);
+}
+
+async function queuedCount(): Promise<number> {
+  return t.ctx.queue.count();
+}
+
+describe('POST /v1/explanations', () => {
+  it('queues a job and points at it', async () => {
+    const res = await explain({
+      modelId,
+      method: 'kernel_shap',
+      instances: data.instances.slice(0, 2),
+      background: data.background.slice(0, 10),
+      params: { nsamples: 100, seed: 3 },
+    });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ type: 'explanation', status: 'queued' });
+    expect(res.headers.location).toBe(`/v1/jobs/${res.body.id}`);
+    const job = await request(t.app.server).get(res.headers.location);
+    expect(job.status).toBe(200);
+    expect(job.body).toMatchObject({ id: res.body.id, status: 'queued', progress: 0, result: null });
+  });
+
+  it('accepts rows keyed by feature name', async () => {
+    const keyed = Object.fromEntries(data.featureNames.map((n, i) => [n, data.instances[0][i]]));
+    const res = await explain({ modelId, method: 'kernel_shap', instances: [keyed], background: [keyed] });
+    expect(res.status).toBe(202);
+  });
+
+  it('names every bad field and queues nothing', async () => {
+    const before = await queuedCount();
+    const res = await explain({
+      modelId,
+      method: 'kernel_shp',
+      instances: [],
+      background: [[1, 'x']],
+      params: { nsamples: 1, link: 'probit', extra: true },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('GBX_ERR_VALIDATION');
+    const paths = res.body.errors.map((e: { path: string }) => e.path).sort();
+    expect(paths).toEqual(
+      ['background.0', 'instances', 'method', 'params', 'params.link', 'params.nsamples'].sort(),
+    );
+    expect(await queuedCount()).toBe(before);
+  });
+
+  it('rejects rows of the wrong width and unknown feature names before queueing', async () => {
+    const before = await queuedCount();
+    const res = await explain({
+      modelId,
+      method: 'kernel_shap',
+      instances: [data.instances[0].slice(1)],
+      background: [{ 'mean radius': 1, 'not a feature': 2 }],
+    });
+    expect(res.status).toBe(400);
+    const paths: string[] = res.body.errors.map((e: { path: string }) => e.path);
+    expect(paths).toContain('instances.0');
+    expect(paths).toContain('background.0.not a feature');
+    expect(paths).toContain('background.0.mean texture');
+    expect(await queuedCount()).toBe(before);
+  });
+
+  it('rejects null cells', async () => {
+    const row: (number | null)[] = [...data.instances[0]];
+    row[4] = null;
+    const res = await explain({ modelId, method: 'kernel_shap', instances: [row], background: [row] });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('instances.0');
+  });
+
+  it('returns 404 for an unknown model', async () => {
+    const res = await explain({
+      modelId: 'missing',
+      method: 'kernel_shap',
+      instances: [data.instances[0]],
+      background: [data.background[0]],
+    });
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+  });
+
+  it('refuses exact_shap on 30 features, pointing at kernel_shap', async () => {
+    const res = await explain({
+      modelId,
+      method: 'exact_shap',
+      instances: [data.instances[0]],
+      background: [data.background[0]],
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]).toMatchObject({ path: 'method' });
+    expect(res.body.errors[0].message).toMatch(/kernel_shap/);
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/explanations')
+      .set('content-type', 'application/json')
+      .send('{"modelId":');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('GBX_ERR_VALIDATION');
+  });
+});
+
+describe('GET /v1/jobs/:id', () => {
+  it('returns 404 for an unknown job', async () => {
+    const res = await request(t.app.server).get('/v1/jobs/00000000-0000-0000-0000-000000000000');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('GBX_ERR_JOB_NOT_FOUND');
+  });
+});

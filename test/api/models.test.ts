@@ -1,0 +1,150 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { fixtureModelDir, modelFiles, REAL_MODELS_DIR } from '../helpers/fixtures.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp();
+});
+afterAll(async () => t?.close());
+
+const breastCancer = modelFiles(fixtureModelDir('breast-cancer'));
+
+function upload(files = breastCancer, metadata?: unknown) {
+  let req = request(t.app.server)
+    .post('/v1/models')
+    .attach('model', Buffer.from(files.modelJson), 'model.json');
+  for (const [name, data] of files.weights) req = req.attach('weights', data, name);
+  if (metadata !== undefined) req = req.field('metadata', JSON.stringify(metadata));
+  return req;
+}
+
+describe('POST /v1/models', () => {
+  it('stores a LayersModel and describes its inputs, outputs and layers', async () => {
+    const res = await upload(breastCancer, { name: 'bc', task: 'classification' });
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toBe(`/v1/models/${res.body.id}`);
+    expect(res.body).toMatchObject({
+      name: 'bc',
+      format: 'layers-model',
+      task: 'classification',
+      inputs: [{ shape: [null, 30], dtype: 'float32' }],
+      outputs: [{ shape: [null, 1] }],
+      featureCount: 30,
+      outputCount: 1,
+    });
+    expect(res.body.layers.map((l: { className: string }) => l.className)).toEqual(['Dense', 'Dense']);
+    expect(res.body.featureNames).toHaveLength(30);
+
+    const fetched = await request(t.app.server).get(`/v1/models/${res.body.id}`);
+    expect(fetched.status).toBe(200);
+    expect(fetched.body).toEqual(res.body);
+    const listed = await request(t.app.server).get('/v1/models');
+    expect(listed.body.items.map((m: { id: string }) => m.id)).toContain(res.body.id);
+  });
+
+  it('accepts weight files without .bin and keeps metadata names', async () => {
+    const nsfw = modelFiles(path.join(REAL_MODELS_DIR, 'nsfwjs-mobilenetv2-bn-layers'));
+    const res = await upload(nsfw, { outputNames: ['a', 'b', 'c', 'd', 'e'] });
+    expect(res.status).toBe(201);
+    expect(res.body.outputNames).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(res.body.inputs[0].shape).toEqual([null, 224, 224, 3]);
+    expect(res.body.layers.filter((l: { className: string }) => l.className === 'BatchNormalization'))
+      .toHaveLength(52);
+  });
+
+  it('rejects a missing weight file, naming it, and stores nothing', async () => {
+    const before = (await request(t.app.server).get('/v1/models')).body.items.length;
+    const res = await upload({ modelJson: breastCancer.modelJson, weights: new Map() });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body.code).toBe('GBX_ERR_UPLOAD_INVALID');
+    expect(res.body.errors[0].message).toMatch(/weights\.bin/);
+    expect((await request(t.app.server).get('/v1/models')).body.items).toHaveLength(before);
+  });
+
+  it('rejects weights shorter than the manifest needs', async () => {
+    const short = new Map([['weights.bin', breastCancer.weights.get('weights.bin')!.subarray(0, 100)]]);
+    const res = await upload({ modelJson: breastCancer.modelJson, weights: short });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].message).toMatch(/100 bytes .* need 2052/);
+  });
+
+  it('rejects an extra weight file and a manifest path with separators', async () => {
+    const extra = new Map([...breastCancer.weights, ['other.bin', Buffer.alloc(4)]]);
+    const res = await upload({ modelJson: breastCancer.modelJson, weights: extra });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { message: string }) => e.message).join()).toMatch(/other\.bin/);
+
+    const json = JSON.parse(breastCancer.modelJson);
+    json.weightsManifest[0].paths = ['../weights.bin'];
+    const escaped = await upload({ modelJson: JSON.stringify(json), weights: breastCancer.weights });
+    expect(escaped.status).toBe(400);
+    expect(escaped.body.errors[0].message).toMatch(/plain file name/);
+  });
+
+  it('rejects model.json that is not JSON or not a model', async () => {
+    const res = await upload({ modelJson: '{not json', weights: new Map() });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('model');
+    const notModel = await upload({ modelJson: '{"hello": 1}', weights: new Map() });
+    expect(notModel.body.errors[0].path).toBe('model.modelTopology');
+  });
+
+  it('rejects metadata whose feature names do not match the model', async () => {
+    const res = await upload(breastCancer, { featureNames: ['a', 'b'], task: 'ranking' });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('GBX_ERR_VALIDATION');
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['metadata.task']);
+    const names = await upload(breastCancer, { featureNames: ['a', 'b'] });
+    expect(names.body.errors[0]).toMatchObject({ path: 'metadata.featureNames' });
+  });
+
+  it('rejects weights whose names do not match the layers', async () => {
+    const json = JSON.parse(breastCancer.modelJson);
+    json.weightsManifest[0].weights[0].name = 'renamed/kernel';
+    const res = await upload({ modelJson: JSON.stringify(json), weights: breastCancer.weights });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('GBX_ERR_UPLOAD_INVALID');
+  });
+
+  it('rejects a body that is not multipart', async () => {
+    const res = await request(t.app.server).post('/v1/models').send({ model: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].message).toMatch(/multipart/);
+  });
+
+  it('answers 413 for a file over the upload limit', async () => {
+    const small = await buildTestApp({ MAX_UPLOAD_BYTES: '1000' });
+    try {
+      let req = request(small.app.server)
+        .post('/v1/models')
+        .attach('model', Buffer.from(breastCancer.modelJson), 'model.json');
+      req = req.attach('weights', breastCancer.weights.get('weights.bin')!, 'weights.bin');
+      const res = await req;
+      expect(res.status).toBe(413);
+      expect(res.body.code).toBe('GBX_ERR_UPLOAD_TOO_LARGE');
+      expect((await request(small.app.server).get('/v1/models')).body.items).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('GET and DELETE /v1/models/:id', () => {
+  it('returns 404 for an unknown model', async () => {
+    const res = await request(t.app.server).get('/v1/models/no-such-model');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+  });
+
+  it('deletes a model, then answers 404 for it', async () => {
+    const created = await upload();
+    const del = await request(t.app.server).delete(`/v1/models/${created.body.id}`);
+    expect(del.status).toBe(204);
+    expect((await request(t.app.server).get(`/v1/models/${created.body.id}`)).status).toBe(404);
+    expect((await request(t.app.server).delete(`/v1/models/${created.body.id}`)).status).toBe(404);
+  });
+});
