@@ -3,8 +3,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './log/logger.js';
 import { registerErrorHandling } from './api/rest/errors.js';
-import { registerJobRoutes } from './api/rest/jobs.js';
-import { registerModelRoutes } from './api/rest/models.js';
+import { registerRestRoutes } from './api/rest/index.js';
 import type { ServiceContext } from './services/context.js';
 
 export interface AppOptions {
@@ -37,8 +36,7 @@ export async function buildApp({ ctx, logger }: AppOptions): Promise<FastifyInst
       return reply.code(503).send({ status: 'unavailable', reason: 'redis' });
     }
   });
-  registerModelRoutes(app, ctx);
-  registerJobRoutes(app, ctx);
+  registerRestRoutes(app, ctx);
 
   return app;
 }

@@ -4,16 +4,11 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
-import {
-  encodeFailure,
-  explanationPayloadSchema,
-  JOB_NAMES,
-  QUEUE_NAME,
-} from '../jobs/queue.js';
+import { encodeFailure, QUEUE_NAME } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelStore } from '../models/store.js';
-import { runExplanation } from './explanation.js';
+import { JOB_HANDLERS } from './handlers.js';
 import { ModelCache } from './model-cache.js';
 
 export interface WorkerDeps {
@@ -58,40 +53,29 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
 async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promise<{ stored: true }> {
   const log = deps.logger.child({ jobId: job.id, type: job.name });
   const started = Date.now();
-  const tensorsBefore = tf.memory().numTensors;
   log.info({ attempt: job.attemptsMade + 1 }, 'job started');
   try {
-    if (job.name !== JOB_NAMES.EXPLANATION) throw new GlassboxError('GBX_ERR_UNSUPPORTED', `unknown job type ${job.name}`);
-    const payload = explanationPayloadSchema.parse(job.data);
-    const cached = await cache.get(payload.modelId);
-    if (!cached) throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `model ${payload.modelId} no longer exists`);
-    const tensorsWithModel = tf.memory().numTensors;
-    const result = await runExplanation({
-      payload,
-      cached,
-      batchRows: deps.config.BATCH_ROWS,
-      onProgress: throttledProgress(job),
-    });
-    await deps.results.write(job.id as string, result);
+    const handler = JOB_HANDLERS[job.name];
+    if (!handler) throw new GlassboxError('GBX_ERR_UNSUPPORTED', `unknown job type ${job.name}`);
+    const tensorsBefore = tf.memory().numTensors;
+    const outcome = await handler({ job, cache, config: deps.config, onProgress: throttledProgress(job) });
+    await deps.results.write(job.id as string, outcome.result);
     log.info(
       {
-        modelId: payload.modelId,
-        method: payload.method,
+        ...outcome.summary,
         durationMs: Date.now() - started,
-        modelEvaluations: result.modelEvaluations,
-        leakedTensors: tf.memory().numTensors - tensorsWithModel,
+        tensorDelta: tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
       },
       'job completed',
     );
     return { stored: true };
   } catch (err) {
-    throw asJobError(err, log, tensorsBefore);
+    throw asJobError(err, log);
   }
 }
 
 /** Errors the job itself caused fail it at once; anything else is retried. */
-function asJobError(err: unknown, log: Logger, tensorsBefore: number): Error {
-  log.debug({ tensorsBefore, tensorsNow: tf.memory().numTensors }, 'tensor count after failure');
+function asJobError(err: unknown, log: Logger): Error {
   if (err instanceof GlassboxError && err.statusCode < 500) {
     return new UnrecoverableError(encodeFailure({ code: err.code, message: err.message }));
   }

@@ -1,0 +1,60 @@
+// Job handlers by job name: each turns a job's payload into a stored result.
+import type { Job } from 'bullmq';
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config/index.js';
+import { GlassboxError } from '../errors.js';
+import { explanationPayloadSchema, JOB_NAMES } from '../jobs/queue.js';
+import { runExplanation } from './explanation.js';
+import type { ModelCache } from './model-cache.js';
+
+export interface JobRun {
+  job: Job;
+  cache: ModelCache;
+  config: Config;
+  /** Receives the fraction done, 0..1; throttled before it reaches Redis. */
+  onProgress: (fraction: number) => Promise<void>;
+}
+
+export interface JobOutcome {
+  /** Stored as the job's result. */
+  result: unknown;
+  /** Fields for the completion log line. */
+  summary: Record<string, unknown>;
+  /** Tensors the job left alive on purpose (a model it loaded into the cache). */
+  tensorsKept: number;
+}
+
+export type JobHandler = (run: JobRun) => Promise<JobOutcome>;
+
+async function handleExplanation(run: JobRun): Promise<JobOutcome> {
+  const parsed = explanationPayloadSchema.safeParse(run.job.data);
+  if (!parsed.success) {
+    throw new GlassboxError('GBX_ERR_VALIDATION', `malformed job payload: ${parsed.error.message}`);
+  }
+  const payload = parsed.data;
+  const before = tf.memory().numTensors;
+  const cached = await run.cache.get(payload.modelId);
+  if (!cached) {
+    throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `model ${payload.modelId} no longer exists`);
+  }
+  const tensorsKept = tf.memory().numTensors - before;
+  const result = await runExplanation({
+    payload,
+    cached,
+    batchRows: run.config.BATCH_ROWS,
+    onProgress: run.onProgress,
+  });
+  return {
+    result,
+    summary: {
+      modelId: payload.modelId,
+      method: payload.method,
+      modelEvaluations: result.modelEvaluations,
+    },
+    tensorsKept,
+  };
+}
+
+export const JOB_HANDLERS: Record<string, JobHandler> = {
+  [JOB_NAMES.EXPLANATION]: handleExplanation,
+};
