@@ -92,6 +92,37 @@ function rowSize(shape: (number | null)[]): number | null {
 }
 
 /**
+ * Fills in output sizes a graph does not declare (GraphModels carry no output shapes) by running
+ * the model once on a row of zeros. Also proves that the model runs on this backend.
+ */
+export async function probeOutputs(
+  model: LoadedModel,
+  structure: ModelStructure,
+): Promise<ModelStructure> {
+  const { featureCount, outputs } = structure;
+  if (structure.outputCount !== null || featureCount === null || outputs.length !== 1) {
+    return structure;
+  }
+  let output: Float32Array;
+  try {
+    output = await predictRows(model, structure.inputs[0].shape, new Float32Array(featureCount), 1);
+  } catch (err) {
+    const reason = (err as Error).message;
+    throw new GlassboxError(
+      'GBX_ERR_UPLOAD_INVALID',
+      `the model failed its first run on a row of zeros: ${reason}`,
+      [{ path: 'model', message: reason }],
+      { cause: err },
+    );
+  }
+  return {
+    ...structure,
+    outputs: [{ ...structure.outputs[0], shape: [null, output.length] }],
+    outputCount: output.length,
+  };
+}
+
+/**
  * Runs the model on flat rows and returns the outputs flat, row-major.
  * The whole array goes through in one call: LayersModel.predict would otherwise cut it into
  * batches of 32 rows, many times slower.

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
 import { checkArtifacts } from '../models/artifacts.js';
 import type { ModelRecord } from '../models/store.js';
-import { describeModel, disposeModel, loadModel } from '../models/tf-model.js';
+import { describeModel, disposeModel, loadModel, probeOutputs } from '../models/tf-model.js';
 import type { ServiceContext } from './context.js';
 
 const metadataSchema = z
@@ -36,7 +36,7 @@ export async function createModel(ctx: ServiceContext, upload: ModelUpload): Pro
   const model = await loadModel(artifacts);
   let structure;
   try {
-    structure = describeModel(model, artifacts.format);
+    structure = await probeOutputs(model, describeModel(model, artifacts.format));
   } finally {
     disposeModel(model);
   }
