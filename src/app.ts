@@ -2,7 +2,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './log/logger.js';
-import { registerErrorHandling } from './api/rest/errors.js';
+import { registerErrorHandling, sendProblem } from './api/rest/errors.js';
 import { registerRestRoutes } from './api/rest/index.js';
 import type { ServiceContext } from './services/context.js';
 
@@ -15,6 +15,7 @@ export async function buildApp({ ctx, logger }: AppOptions): Promise<FastifyInst
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: ctx.config.MAX_BODY_BYTES,
+    frameworkErrors: (err, request, reply) => sendProblem(err, request, reply),
   });
   registerErrorHandling(app);
   await app.register(multipart, {

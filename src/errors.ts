@@ -10,6 +10,9 @@ const catalogue = {
   GBX_ERR_VALIDATION: { status: 400, title: 'The request is not valid' },
   GBX_ERR_UPLOAD_INVALID: { status: 400, title: 'The uploaded model is not valid' },
   GBX_ERR_UPLOAD_TOO_LARGE: { status: 413, title: 'An uploaded file is too large' },
+  GBX_ERR_BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  GBX_ERR_URL_INVALID: { status: 400, title: 'The URL is not valid' },
+  GBX_ERR_URL_TOO_LONG: { status: 414, title: 'A path parameter is too long' },
   GBX_ERR_UNSUPPORTED: { status: 400, title: 'Not supported yet' },
   GBX_ERR_MODEL_NOT_FOUND: { status: 404, title: 'No such model' },
   GBX_ERR_JOB_NOT_FOUND: { status: 404, title: 'No such job' },
@@ -19,6 +22,7 @@ const catalogue = {
   GBX_ERR_JOB_FAILED: { status: 500, title: 'The job failed' },
   GBX_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   GBX_ERR_BAD_REQUEST: { status: 400, title: 'Bad request' },
+  GBX_ERR_NONFINITE_OUTPUT: { status: 422, title: 'The model produced non-finite outputs' },
   GBX_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -33,10 +33,14 @@ export const configSchema = z.object({
   MAX_BACKGROUND_ROWS: positiveInt(5000),
   /** Largest `nsamples` a KernelSHAP request may ask for. */
   MAX_NSAMPLES: positiveInt(200_000),
+  /** Most model evaluations (rows) one job may need; larger requests get a 400. */
+  MAX_JOB_ROWS: positiveInt(1_000_000_000),
   /** Rows handed to the model in one predict call. */
   BATCH_ROWS: positiveInt(65_536),
   /** Largest JSON request body, in bytes. */
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024),
+  /** On SIGTERM a worker waits this long for running jobs, then leaves them to other workers. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   /** Times a job is tried before it is marked failed. */
   JOB_ATTEMPTS: positiveInt(3),
 });

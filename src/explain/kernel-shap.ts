@@ -280,8 +280,14 @@ function solveSymmetric(a: Float64Array, b: Float64Array, q: number, k: number):
     for (let j = 0; j < q; j++) lhs.set(i, j, a[i * q + j]);
     for (let o = 0; o < k; o++) rhs.set(i, o, b[i * k + o]);
   }
-  let x = solve(lhs, rhs);
-  // Too few distinct coalitions leave the system singular: fall back to the least-norm solution.
+  // Fewer distinct coalitions than features leave the system singular: then take the
+  // minimum-norm least-squares solution through the SVD.
+  let x: Matrix;
+  try {
+    x = solve(lhs, rhs);
+  } catch {
+    x = solve(lhs, rhs, true);
+  }
   if (!x.to1DArray().every(Number.isFinite)) x = solve(lhs, rhs, true);
   return Float64Array.from(x.to1DArray());
 }

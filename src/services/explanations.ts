@@ -15,7 +15,12 @@ import type { ServiceContext } from './context.js';
 import { getModel } from './models.js';
 import { queueUnavailable } from './jobs.js';
 
-const rowSchema = z.union([z.array(z.number()), z.record(z.string(), z.number())]);
+const rowSchema = z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())], {
+  error: 'must be an array of numbers in feature order or an object keyed by feature name',
+});
+
+/** Values a float32 model input can hold; larger ones become Infinity inside the model. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 function requestSchema(ctx: ServiceContext) {
   const { MAX_INSTANCES, MAX_BACKGROUND_ROWS, MAX_NSAMPLES } = ctx.config;
@@ -28,7 +33,9 @@ function requestSchema(ctx: ServiceContext) {
       params: z
         .object({
           nsamples: z
-            .union([z.literal('auto'), z.number().int().min(2).max(MAX_NSAMPLES)])
+            .union([z.literal('auto'), z.number().int().min(2).max(MAX_NSAMPLES)], {
+              error: `must be "auto" or an integer from 2 to ${MAX_NSAMPLES}`,
+            })
             .default('auto'),
           link: z.enum(['identity', 'logit']).default('identity'),
           seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
@@ -53,7 +60,9 @@ export interface SubmittedJob {
 export async function submitExplanation(ctx: ServiceContext, body: unknown): Promise<SubmittedJob> {
   const parsed = requestSchema(ctx).safeParse(body);
   if (!parsed.success) {
-    throw validationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw validationError(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   const request = parsed.data;
   const model = await getModel(ctx, request.modelId);
@@ -63,6 +72,7 @@ export async function submitExplanation(ctx: ServiceContext, body: unknown): Pro
   const instances = toMatrix(request.instances, model, 'instances', problems);
   const background = toMatrix(request.background, model, 'background', problems);
   if (problems.length > 0) throw validationError(problems);
+  checkCost(ctx, model, request.method, request.params.nsamples, instances.length, background.length);
 
   const payload: ExplanationPayload = {
     modelId: model.id,
@@ -102,7 +112,7 @@ function checkExplainable(model: ModelRecord, method: string): void {
 
 /** Turns rows (arrays in feature order, or objects keyed by feature name) into arrays. */
 function toMatrix(
-  rows: (number[] | Record<string, number>)[],
+  rows: (unknown[] | Record<string, unknown>)[],
   model: ModelRecord,
   field: string,
   problems: FieldProblem[],
@@ -112,14 +122,64 @@ function toMatrix(
   return rows.map((row, r) => {
     if (Array.isArray(row)) {
       if (row.length !== width) {
-        problems.push({ path: `${field}.${r}`, message: `has ${row.length} values; the model takes ${width}` });
+        problems.push({
+          path: `${field}.${r}`,
+          message: `has ${row.length} values; the model takes ${width}`,
+        });
       }
-      return row;
+      return row.map((cell, c) => checkCell(cell, `${field}.${r}.${c}`, problems));
     }
-    const unknown = Object.keys(row).filter((key) => !names.includes(key));
-    for (const key of unknown) problems.push({ path: `${field}.${r}.${key}`, message: 'unknown feature name' });
-    const missing = names.filter((name) => !(name in row));
-    for (const name of missing) problems.push({ path: `${field}.${r}.${name}`, message: 'missing' });
-    return names.map((name) => row[name] ?? 0);
+    for (const key of Object.keys(row).filter((k) => !names.includes(k))) {
+      problems.push({ path: `${field}.${r}.${key}`, message: 'unknown feature name' });
+    }
+    return names.map((name) => {
+      if (!(name in row)) {
+        problems.push({ path: `${field}.${r}.${name}`, message: 'missing' });
+        return 0;
+      }
+      return checkCell(row[name], `${field}.${r}.${name}`, problems);
+    });
   });
+}
+
+/** A cell must be a number a float32 input can hold. */
+function checkCell(cell: unknown, path: string, problems: FieldProblem[]): number {
+  if (typeof cell !== 'number' || !Number.isFinite(cell)) {
+    problems.push({ path, message: `must be a finite number (got ${JSON.stringify(cell) ?? cell})` });
+    return 0;
+  }
+  if (Math.abs(cell) > FLOAT32_MAX) {
+    problems.push({ path, message: `${cell} is beyond the float32 range of model inputs` });
+    return 0;
+  }
+  return cell;
+}
+
+/** Refuses requests whose model evaluations would exceed MAX_JOB_ROWS. */
+function checkCost(
+  ctx: ServiceContext,
+  model: ModelRecord,
+  method: string,
+  nsamples: number | 'auto',
+  instanceCount: number,
+  backgroundCount: number,
+): void {
+  const m = model.featureCount as number;
+  const everyCoalition = 2 ** Math.min(m, 60);
+  const coalitions =
+    method === 'exact_shap'
+      ? everyCoalition
+      : Math.min(nsamples === 'auto' ? 2 * m + 2048 : nsamples, everyCoalition - 2);
+  const rows = backgroundCount * (instanceCount * coalitions + 1) + instanceCount;
+  if (rows > ctx.config.MAX_JOB_ROWS) {
+    throw validationError([
+      {
+        path: 'params.nsamples',
+        message:
+          `this request needs about ${rows.toExponential(2)} model evaluations, over the ` +
+          `limit of ${ctx.config.MAX_JOB_ROWS} (MAX_JOB_ROWS): send fewer instances, ` +
+          'background rows or nsamples',
+      },
+    ]);
+  }
 }

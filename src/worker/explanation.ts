@@ -64,6 +64,8 @@ export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobRes
           seed: payload.params.seed,
         });
 
+  checkFinite(result);
+
   return {
     method: payload.method,
     featureNames: record.featureNames,
@@ -88,6 +90,18 @@ function estimateRows(payload: ExplanationPayload, width: number): number {
       ? 2 ** m
       : Math.min(payload.params.nsamples === 'auto' ? 2 * m + 2048 : payload.params.nsamples, 2 ** m - 2);
   return payload.background.length * (1 + coalitions * payload.instances.length) + payload.instances.length;
+}
+
+/** NaN or Infinity from the model would turn every value into null: fail the job instead. */
+function checkFinite(result: ShapleyResult): void {
+  const bad = result.outputs.findIndex((row) => !row.every(Number.isFinite));
+  if (bad >= 0 || !result.baseValues.every(Number.isFinite)) {
+    const where = bad >= 0 ? `instance ${bad}` : 'the background';
+    throw new GlassboxError(
+      'GBX_ERR_NONFINITE_OUTPUT',
+      `the model's output for ${where} is not finite; check the inputs' scale`,
+    );
+  }
 }
 
 /** Names the instances whose probability a logit link had to clip. */

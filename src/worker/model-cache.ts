@@ -17,14 +17,18 @@ export class ModelCache {
 
   /** The loaded model; null when the store has no such model. */
   async get(id: string): Promise<CachedModel | null> {
+    // The store is the truth: a model deleted since it was loaded is not used again.
+    const record = await this.store.get(id);
     const existing = this.entries.get(id);
+    if (!record) {
+      if (existing) await this.drop(id, existing);
+      return null;
+    }
     if (existing) {
       this.entries.delete(id);
       this.entries.set(id, existing);
       return existing;
     }
-    const record = await this.store.get(id);
-    if (!record) return null;
     const loading = this.store.readArtifacts(id).then(async (artifacts) => ({
       record,
       model: await loadModel(artifacts),
@@ -42,6 +46,12 @@ export class ModelCache {
     for (const entry of await Promise.allSettled(all)) {
       if (entry.status === 'fulfilled') disposeModel(entry.value.model);
     }
+  }
+
+  private async drop(id: string, entry: Promise<CachedModel>): Promise<void> {
+    this.entries.delete(id);
+    const loaded = await entry.catch(() => null);
+    if (loaded) disposeModel(loaded.model);
   }
 
   private async evict(): Promise<void> {

@@ -44,7 +44,15 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
     worker,
     cache,
     close: async () => {
-      await worker.close();
+      // A job still running after the grace period is abandoned: its lock lapses and another
+      // worker takes it up, so nothing accepted is lost.
+      const grace = new Promise<'late'>((resolve) => {
+        setTimeout(() => resolve('late'), deps.config.SHUTDOWN_GRACE_MS).unref();
+      });
+      if ((await Promise.race([worker.close(), grace])) === 'late') {
+        deps.logger.warn({ graceMs: deps.config.SHUTDOWN_GRACE_MS }, 'jobs left to other workers');
+        await worker.close(true);
+      }
       await cache.clear();
     },
   };

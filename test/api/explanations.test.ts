@@ -8,7 +8,7 @@ let modelId: string;
 const data = fixtureData('breast-cancer');
 
 beforeAll(async () => {
-  t = await buildTestApp();
+  t = await buildTestApp({ MAX_JOB_ROWS: '100000000' });
   const files = modelFiles(fixtureModelDir('breast-cancer'));
   const res = await request(t.app.server)
     .post('/v1/models')
@@ -63,7 +63,7 @@ describe('POST /v1/explanations', () => {
     expect(res.body.code).toBe('GBX_ERR_VALIDATION');
     const paths = res.body.errors.map((e: { path: string }) => e.path).sort();
     expect(paths).toEqual(
-      ['background.0', 'instances', 'method', 'params', 'params.link', 'params.nsamples'].sort(),
+      ['instances', 'method', 'params', 'params.link', 'params.nsamples'].sort(),
     );
     expect(await queuedCount()).toBe(before);
   });
@@ -84,12 +84,34 @@ describe('POST /v1/explanations', () => {
     expect(await queuedCount()).toBe(before);
   });
 
-  it('rejects null cells', async () => {
-    const row: (number | null)[] = [...data.instances[0]];
+  it('names the row and column of null, text and out-of-range cells', async () => {
+    const row: unknown[] = [...data.instances[0]];
     row[4] = null;
-    const res = await explain({ modelId, method: 'kernel_shap', instances: [row], background: [row] });
+    row[7] = '1.5';
+    const keyed = Object.fromEntries(data.featureNames.map((n, i) => [n, data.instances[0][i]]));
+    keyed['mean area'] = 1e39;
+    const res = await explain({ modelId, method: 'kernel_shap', instances: [row], background: [keyed] });
     expect(res.status).toBe(400);
-    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('instances.0');
+    expect(res.body.errors).toEqual([
+      { path: 'instances.0.4', message: 'must be a finite number (got null)' },
+      { path: 'instances.0.7', message: 'must be a finite number (got "1.5")' },
+      { path: 'background.0.mean area', message: '1e+39 is beyond the float32 range of model inputs' },
+    ]);
+  });
+
+  it('refuses a request whose model evaluations exceed MAX_JOB_ROWS', async () => {
+    const before = await queuedCount();
+    const res = await explain({
+      modelId,
+      method: 'kernel_shap',
+      instances: data.instances,
+      background: data.background,
+      params: { nsamples: 200_000 },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('params.nsamples');
+    expect(res.body.errors[0].message).toMatch(/MAX_JOB_ROWS/);
+    expect(await queuedCount()).toBe(before);
   });
 
   it('returns 404 for an unknown model', async () => {
@@ -122,6 +144,17 @@ describe('POST /v1/explanations', () => {
       .send('{"modelId":');
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('GBX_ERR_VALIDATION');
+  });
+});
+
+describe('POST /v1/explanations content types', () => {
+  it('answers 415 for a body that is not application/json', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/explanations')
+      .set('content-type', 'text/plain')
+      .send(JSON.stringify({ modelId }));
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe('GBX_ERR_UNSUPPORTED_MEDIA_TYPE');
   });
 });
 

@@ -110,6 +110,27 @@ describe('POST /v1/models', () => {
     expect(res.body.code).toBe('GBX_ERR_UPLOAD_INVALID');
   });
 
+  it('rejects a second model part instead of keeping the last', async () => {
+    const res = await upload().attach('model', Buffer.from('{}'), 'other.json');
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toContainEqual({ path: 'model', message: 'sent more than once' });
+  });
+
+  it('answers 400 for a multipart body without a boundary or cut short', async () => {
+    const noBoundary = await request(t.app.server)
+      .post('/v1/models')
+      .set('content-type', 'multipart/form-data')
+      .send('--x\r\n');
+    expect(noBoundary.status).toBe(400);
+    expect(noBoundary.body.code).toBe('GBX_ERR_VALIDATION');
+    const truncated = await request(t.app.server)
+      .post('/v1/models')
+      .set('content-type', 'multipart/form-data; boundary=XyZ')
+      .send('--XyZ\r\nContent-Disposition: form-data; name="model"; filename="m.json"\r\n\r\n{"a"');
+    expect(truncated.status).toBe(400);
+    expect(truncated.body.errors[0].message).toMatch(/malformed multipart/);
+  });
+
   it('rejects a body that is not multipart', async () => {
     const res = await request(t.app.server).post('/v1/models').send({ model: 1 });
     expect(res.status).toBe(400);
@@ -134,6 +155,17 @@ describe('POST /v1/models', () => {
 });
 
 describe('GET and DELETE /v1/models/:id', () => {
+  it('answers problem+json for an overlong or undecodable id', async () => {
+    const long = await request(t.app.server).get(`/v1/models/${'a'.repeat(5000)}`);
+    expect(long.status).toBe(414);
+    expect(long.body.code).toBe('GBX_ERR_URL_TOO_LONG');
+    expect(JSON.stringify(long.body).length).toBeLessThan(400);
+    const bad = await request(t.app.server).get('/v1/models/%ZZ');
+    expect(bad.status).toBe(400);
+    expect(bad.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(bad.body.code).toBe('GBX_ERR_URL_INVALID');
+  });
+
   it('returns 404 for an unknown model', async () => {
     const res = await request(t.app.server).get('/v1/models/no-such-model');
     expect(res.status).toBe(404);

@@ -96,6 +96,19 @@ describe('kernelShap', () => {
     });
   });
 
+  it('stays finite and additive with fewer coalitions than features', async () => {
+    const m = 14;
+    const model = rowModel(m, (x) => [x[0] * x[1] + x[2] - x[9] * x[13]]);
+    const bg = toBackground(randomRows(6, m, 21));
+    const xs = randomRows(2, m, 22);
+    const result = await kernelShap(context(model, 1), xs, bg, { nsamples: 4, seed: 2 });
+    result.values.forEach((phi, i) => {
+      expect(phi.flat().every(Number.isFinite)).toBe(true);
+      const total = phi.reduce((s, v) => s + v[0], 0);
+      expect(Math.abs(result.baseValues[0] + total - result.outputs[i][0])).toBeLessThan(1e-9);
+    });
+  });
+
   it('moves closer to exact values as nsamples grows', async () => {
     const m = 11;
     const model = rowModel(m, (x) => [
