@@ -102,9 +102,17 @@ export async function computeActivationStats(
     });
   }
 
-  const layers = probe.targets.map((target, t) =>
-    layerStatistics(target, states.get(key(t, 'output')), states.get(key(t, 'batchNormInput')), options),
-  );
+  const layers: LayerStatistics[] = [];
+  const skipped: string[] = [];
+  probe.targets.forEach((target, t) => {
+    const output = states.get(key(t, 'output'));
+    if (!output) skipped.push(target.name);
+    else layers.push(layerStatistics(target, output, states.get(key(t, 'batchNormInput')), options));
+  });
+  const notes = [...probe.notes];
+  if (skipped.length > 0) {
+    notes.push(`outputs without a batch axis, not reported: ${skipped.join(', ')}`);
+  }
   const withBatchNorm = layers.filter((l) => l.batchNorm);
 
   return {
@@ -118,7 +126,7 @@ export async function computeActivationStats(
       layers: withBatchNorm.length,
       drifted: withBatchNorm.filter((l) => l.batchNorm?.summary.drifted).map((l) => l.name),
     },
-    notes: probe.notes,
+    notes,
   };
 }
 
@@ -164,11 +172,10 @@ function checkDims(name: string, expected: number[], got: number[]): void {
 
 function layerStatistics(
   target: ActivationProbe['targets'][number],
-  output: TapState | undefined,
+  output: TapState,
   batchNormInput: TapState | undefined,
   options: ActivationStatsOptions,
 ): LayerStatistics {
-  if (!output) throw new Error(`${target.name}: the model produced no output for this layer`);
   const summary = output.moments.summary();
   const stats: LayerStatistics = {
     name: target.name,
