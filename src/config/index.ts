@@ -37,6 +37,10 @@ export const configSchema = z.object({
   BATCH_ROWS: positiveInt(65_536),
   /** Largest JSON request body, in bytes. */
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024),
+  /** Most samples one activation-statistics request may carry. */
+  MAX_ACTIVATION_SAMPLES: positiveInt(100_000),
+  /** Most activation values (all reported tensors together) an activation-statistics batch holds. */
+  ACTIVATION_BATCH_VALUES: positiveInt(16 * 1024 * 1024),
   /** Times a job is tried before it is marked failed. */
   JOB_ATTEMPTS: positiveInt(3),
 });
