@@ -150,7 +150,11 @@ describe('layer statistics on wine-bn', () => {
 
   it('leaves no tensor behind over 200 consecutive runs', async () => {
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 200; i++) await runStats(probe, background.slice(0, 20), { histogramBins: 5 });
+    for (let i = 0; i < 200; i++) {
+      // A new probe per run, as each job builds one.
+      const fresh = await buildLayersProbe(model, { wants: () => true, wantsInside: () => true });
+      await runStats(fresh, background.slice(0, 20), { histogramBins: 5, maxBatchRows: 8 });
+    }
     expect(tf.memory().numTensors).toBe(before);
   });
 });
