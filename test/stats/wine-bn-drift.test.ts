@@ -72,10 +72,12 @@ describe('BN drift on wine-bn', () => {
     const before = layer(base, BN).batchNorm!;
     for (const k of [0, 6, 12]) {
       const after = layer(await runStats(probe, shiftedBy3Std(k)), BN).batchNorm!;
+      // Measured: 3.7e-7 off 3 on channel k (float32 inputs and weights), other channels exactly
+      // unchanged (same inputs), variance ratios within 4e-7 relative.
       for (let j = 0; j < FEATURES; j++) {
         const expected = j === k ? 3 : 0;
-        expect(Math.abs(after.shift[j]! - before.shift[j]! - expected)).toBeLessThan(1e-4);
-        expect(Math.abs(after.varianceRatio[j]! / before.varianceRatio[j]! - 1)).toBeLessThan(1e-4);
+        expect(Math.abs(after.shift[j]! - before.shift[j]! - expected)).toBeLessThan(1e-5);
+        expect(Math.abs(after.varianceRatio[j]! / before.varianceRatio[j]! - 1)).toBeLessThan(1e-5);
       }
       expect(after.summary.drifted).toBe(true);
       expect(after.summary.channelsOverThreshold).toBe(1);
