@@ -7,7 +7,14 @@ import { createRedis } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { FIXTURES_DIR, fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import {
+  FIXTURES_DIR,
+  fixtureData,
+  fixtureModelDir,
+  fixtureOracle,
+  modelFiles,
+} from '../helpers/fixtures.js';
+import { breastCancerGraphModel } from '../helpers/graph-model.js';
 import { columnMoments } from '../helpers/stats.js';
 
 const BN = 'batch_normalization_BatchNormalization1';
@@ -142,5 +149,42 @@ describe('GET /v1/models/:id/batch-norm', () => {
   it('returns 404 for an unknown model', async () => {
     const res = await request(t.app.server).get('/v1/models/missing/batch-norm');
     expect(res.status).toBe(404);
+  });
+});
+
+describe('activation statistics of a GraphModel', () => {
+  it('reports its intermediate nodes and says it has no BN nodes', async () => {
+    const files = breastCancerGraphModel();
+    const uploaded = await request(t.app.server)
+      .post('/v1/models')
+      .attach('model', Buffer.from(files.modelJson), 'model.json')
+      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+    expect(uploaded.status).toBe(201);
+    const instances = fixtureData('breast-cancer').instances;
+    const res = await submit({ modelId: uploaded.body.id, samples: instances });
+    expect(res.status).toBe(202);
+    const job = await completed(res.headers.location);
+    expect(job.status).toBe('completed');
+
+    const names = job.result.layers.map((l: { name: string }) => l.name);
+    expect(names).toEqual([
+      'hidden/MatMul',
+      'hidden/BiasAdd',
+      'hidden/Relu',
+      'output/MatMul',
+      'output/BiasAdd',
+      'output/Sigmoid',
+    ]);
+    // The fixture's NumPy reference outputs for the same instances.
+    const reference = fixtureOracle('breast-cancer', 'kernel-shap-reference.json').outputs;
+    const meanOutput = reference.reduce((s, o) => s + o[0], 0) / reference.length;
+    expect(job.result.layers[5].mean[0]).toBeCloseTo(meanOutput, 6);
+    expect(job.result.layers[5].className).toBe('Sigmoid');
+    expect(job.result.notes.join(' ')).toMatch(/no batch-normalization nodes/);
+
+    const bn = await request(t.app.server).get(`/v1/models/${uploaded.body.id}/batch-norm`);
+    expect(bn.status).toBe(200);
+    expect(bn.body.layers).toEqual([]);
+    expect(bn.body.notes.join(' ')).toMatch(/no batch-normalization nodes/);
   });
 });
