@@ -25,7 +25,9 @@ function modelArtifacts(folder: string) {
 async function main(): Promise<void> {
   await selectBackend('wasm');
   const model = (await loadModel(modelArtifacts(fixture))) as tf.LayersModel;
-  const rows: number[][] = JSON.parse(readFileSync(path.join(fixture, 'data.json'), 'utf8')).background;
+  const rows: number[][] = JSON.parse(
+    readFileSync(path.join(fixture, 'data.json'), 'utf8'),
+  ).background;
   const rowSize = rows[0].length;
   const samples: Record<string, number>[] = [];
   for (let run = 0; run <= runs; run++) {

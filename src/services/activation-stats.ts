@@ -39,17 +39,24 @@ function requestSchema(ctx: ServiceContext) {
  * Validates an activation-statistics request against its model and queues it.
  * @throws GlassboxError 400 naming every bad field, 404 for an unknown model, 503 without Redis.
  */
-export async function submitActivationStats(ctx: ServiceContext, body: unknown): Promise<SubmittedJob> {
+export async function submitActivationStats(
+  ctx: ServiceContext,
+  body: unknown,
+): Promise<SubmittedJob> {
   const parsed = requestSchema(ctx).safeParse(body);
   if (!parsed.success) {
-    throw validationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw validationError(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   const request = parsed.data;
   const model = await getModel(ctx, request.modelId);
   const inputDims = checkSingleInput(model);
 
   const problems: FieldProblem[] = [];
-  const samples = request.samples.map((sample, i) => toRow(sample, model, inputDims, `samples.${i}`, problems));
+  const samples = request.samples.map((sample, i) =>
+    toRow(sample, model, inputDims, `samples.${i}`, problems),
+  );
   if (request.layers) await checkLayerNames(ctx, model, request.layers, problems);
   if (problems.length > 0) throw validationError(problems);
 
@@ -75,8 +82,8 @@ function checkSingleInput(model: ModelRecord): number[] {
   if (!dims || model.featureCount === null || dims.some((d) => d === null)) {
     throw new GlassboxError(
       'GBX_ERR_UNSUPPORTED',
-      `model ${model.id} has ${model.inputs.length} input(s); activation statistics need one input ` +
-        'of fixed shape',
+      `model ${model.id} has ${model.inputs.length} input(s); ` +
+        'activation statistics need one input of fixed shape',
     );
   }
   return dims as number[];
@@ -94,14 +101,17 @@ function toRow(
   problems: FieldProblem[],
 ): number[] {
   const width = model.featureCount as number;
-  if (Array.isArray(sample) && sample.length === width && sample.every(isFiniteNumber)) return sample;
+  if (Array.isArray(sample) && sample.length === width && sample.every(isFiniteNumber))
+    return sample;
   if (Array.isArray(sample)) {
     const flat: number[] = [];
     const shapeProblem = flattenShaped(sample, inputDims, flat);
     if (shapeProblem === null) return flat;
     problems.push({
       path,
-      message: `${shapeProblem}; give ${width} numbers or nested arrays of shape [${inputDims.join(', ')}]`,
+      message:
+        `${shapeProblem}; give ${width} numbers or nested arrays ` +
+        `of shape [${inputDims.join(', ')}]`,
     });
     return [];
   }
@@ -112,7 +122,8 @@ function toRow(
     }
     return model.featureNames.map((name) => {
       const value = row[name];
-      if (!isFiniteNumber(value)) problems.push({ path: `${path}.${name}`, message: 'missing or not a number' });
+      if (!isFiniteNumber(value))
+        problems.push({ path: `${path}.${name}`, message: 'missing or not a number' });
       return isFiniteNumber(value) ? value : 0;
     });
   }
@@ -120,7 +131,7 @@ function toRow(
   return [];
 }
 
-/** Appends the numbers of a nested array of shape `dims` to `out`; returns what is wrong, or null. */
+/** Appends a nested array of shape `dims` to `out`, flat; returns what is wrong, or null. */
 function flattenShaped(value: unknown, dims: number[], out: number[]): string | null {
   if (dims.length === 0) {
     if (isFiniteNumber(value)) {
@@ -151,10 +162,15 @@ async function checkLayerNames(
   names: string[],
   problems: FieldProblem[],
 ): Promise<void> {
-  const known = new Set(layerPaths(model.format, (await ctx.models.readModelJson(model.id)).modelTopology));
+  const known = new Set(
+    layerPaths(model.format, (await ctx.models.readModelJson(model.id)).modelTopology),
+  );
   names.forEach((name, i) => {
     if (!known.has(basePath(name))) {
-      problems.push({ path: `layers.${i}`, message: `the model has no layer or node named ${JSON.stringify(name)}` });
+      problems.push({
+        path: `layers.${i}`,
+        message: `the model has no layer or node named ${JSON.stringify(name)}`,
+      });
     }
   });
 }

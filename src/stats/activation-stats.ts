@@ -107,7 +107,8 @@ export async function computeActivationStats(
   probe.targets.forEach((target, t) => {
     const output = states.get(key(t, 'output'));
     if (!output) skipped.push(target.name);
-    else layers.push(layerStatistics(target, output, states.get(key(t, 'batchNormInput')), options));
+    else
+      layers.push(layerStatistics(target, output, states.get(key(t, 'batchNormInput')), options));
   });
   const notes = [...probe.notes];
   if (skipped.length > 0) {
@@ -155,7 +156,10 @@ async function streamBatches(
     });
     if (start === 0 && passIndex === 0) {
       const perSample = Math.max(1, valuesSeen / count);
-      batchRows = Math.max(1, Math.min(options.maxBatchRows, Math.floor(options.batchValueBudget / perSample)));
+      batchRows = Math.max(
+        1,
+        Math.min(options.maxBatchRows, Math.floor(options.batchValueBudget / perSample)),
+      );
     }
     start += count;
     await options.onProgress?.((passIndex + start / options.sampleCount) / passes);
@@ -166,7 +170,9 @@ async function streamBatches(
 
 function checkDims(name: string, expected: number[], got: number[]): void {
   if (expected.length !== got.length || expected.some((d, i) => d !== got[i])) {
-    throw new Error(`${name}: per-sample shape changed from [${expected}] to [${got}] between batches`);
+    throw new Error(
+      `${name}: per-sample shape changed from [${expected}] to [${got}] between batches`,
+    );
   }
 }
 
@@ -193,7 +199,12 @@ function layerStatistics(
   };
   if (target.batchNorm && batchNormInput) {
     const input = batchNormInput.moments.summary();
-    const drift = batchNormDrift(target.batchNorm, input.mean, input.variance, options.driftThreshold);
+    const drift = batchNormDrift(
+      target.batchNorm,
+      input.mean,
+      input.variance,
+      options.driftThreshold,
+    );
     stats.batchNorm = { ...target.batchNorm, ...drift };
   }
 

@@ -47,7 +47,7 @@ export const VARIANCE_FLOOR = 1e-12;
 /**
  * Compares the per-channel mean and variance of a BN layer's input with its moving statistics.
  * @param params - the layer's weights and epsilon.
- * @param inputMean - per channel mean of the layer's input over the samples (null: no finite value).
+ * @param inputMean - per channel mean of the layer's input over the samples (null: none finite).
  * @param inputVariance - per channel population variance of the same values.
  * @param threshold - absolute shift above which a channel counts as drifted.
  * @returns per-channel shift and variance ratio, with a summary; all numbers finite or null.
@@ -77,7 +77,9 @@ export function batchNormDrift(
     }
     const mean = inputMean[c];
     const variance = inputVariance[c];
-    shift.push(mean === null ? null : finiteOrNull((mean - params.movingMean[c]) / Math.sqrt(denominator)));
+    shift.push(
+      mean === null ? null : finiteOrNull((mean - params.movingMean[c]) / Math.sqrt(denominator)),
+    );
     varianceRatio.push(variance === null ? null : finiteOrNull(variance / denominator));
   }
 

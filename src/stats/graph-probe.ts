@@ -51,7 +51,8 @@ export function buildGraphProbe(
     const batchNorm = BATCH_NORM_OPS.has(node.op) ? graphBatchNormParams(node, weights) : undefined;
     targets.push({ name: node.name, className: node.op, declaredShape: null, batchNorm });
     taps.push({ target, role: 'output', fetch: fetchIndex(node.name) });
-    if (batchNorm) taps.push({ target, role: 'batchNormInput', fetch: fetchIndex(inputName(node, 0)) });
+    if (batchNorm)
+      taps.push({ target, role: 'batchNormInput', fetch: fetchIndex(inputName(node, 0)) });
   }
   const inputShape = model.inputs[0].shape ?? [];
 
@@ -85,7 +86,10 @@ function inputName(node: GraphNode, index: number): string {
   return raw.replace(/^\^/, '').replace(/:\d+$/, '');
 }
 
-function graphBatchNormParams(node: GraphNode, weights: tf.NamedTensorMap | Record<string, tf.Tensor[]>) {
+function graphBatchNormParams(
+  node: GraphNode,
+  weights: tf.NamedTensorMap | Record<string, tf.Tensor[]>,
+) {
   const read = (index: number): number[] | null => {
     const found = (weights as Record<string, tf.Tensor[] | tf.Tensor>)[inputName(node, index)];
     const tensor = Array.isArray(found) ? found[0] : found;
@@ -109,7 +113,9 @@ function graphBatchNormParams(node: GraphNode, weights: tf.NamedTensorMap | Reco
 function graphNotes(nodes: GraphNode[], targets: ProbeTarget[]): string[] {
   const notes: string[] = [];
   const batchNormNodes = nodes.filter((n) => BATCH_NORM_OPS.has(n.op));
-  const unread = batchNormNodes.filter((n) => !targets.some((t) => t.name === n.name && t.batchNorm));
+  const unread = batchNormNodes.filter(
+    (n) => !targets.some((t) => t.name === n.name && t.batchNorm),
+  );
   if (unread.length > 0) {
     notes.push(
       `batch-normalization nodes whose statistics are not constants of the graph, so no drift ` +
@@ -120,7 +126,8 @@ function graphNotes(nodes: GraphNode[], targets: ProbeTarget[]): string[] {
     batchNormNodes.flatMap((n) => (n.input ?? []).map((_, i) => inputName(n, i))),
   );
   const traces = nodes.filter(
-    (n) => !BATCH_NORM_OPS.has(n.op) && !batchNormInputs.has(n.name) && BATCH_NORM_NAME.test(n.name),
+    (n) =>
+      !BATCH_NORM_OPS.has(n.op) && !batchNormInputs.has(n.name) && BATCH_NORM_NAME.test(n.name),
   );
   if (traces.length > 0) {
     const shown = traces.slice(0, 10).map((n) => `${n.name} (${n.op})`);

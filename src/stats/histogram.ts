@@ -30,7 +30,8 @@ export class Histogram {
     min: number,
     max: number,
   ) {
-    if (!Number.isInteger(bins) || bins < 1) throw new Error(`bins must be a positive integer, got ${bins}`);
+    if (!Number.isInteger(bins) || bins < 1)
+      throw new Error(`bins must be a positive integer, got ${bins}`);
     if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) {
       throw new Error(`histogram range [${min}, ${max}] is not a finite interval`);
     }

@@ -6,7 +6,7 @@ import type { ActivationProbe, ProbeTarget, TapVisitor } from './probe.js';
 type SymbolicTensor = tf.SymbolicTensor;
 type Layer = tf.layers.Layer;
 
-/** Decides whether a layer path is reported; nested models are entered when it holds for a child. */
+/** Which layer paths are reported; a nested model is entered when a path inside it is wanted. */
 export interface LayerSelection {
   wants(path: string): boolean;
   wantsInside(path: string): boolean;
@@ -62,7 +62,7 @@ export async function buildLayersProbe(
   };
 }
 
-/** Layers of a container, and the graph that holds their nodes (a Sequential keeps an inner one). */
+/** The graph holding a container's layer calls (a Sequential keeps an inner one). */
 function graphOf(container: tf.LayersModel): tf.LayersModel {
   if (!(container instanceof tf.Sequential)) return container;
   const holder = container as unknown as { model?: tf.LayersModel };
@@ -74,8 +74,11 @@ function graphOf(container: tf.LayersModel): tf.LayersModel {
 
 /** The calls of `layer` that belong to `graph`, each with its output tensors. */
 function nodesIn(graph: tf.LayersModel, layer: Layer) {
-  const nodes = (layer as unknown as { inboundNodes: { inputTensors: SymbolicTensor[]; outputTensors: SymbolicTensor[] }[] })
-    .inboundNodes;
+  const nodes = (
+    layer as unknown as {
+      inboundNodes: { inputTensors: SymbolicTensor[]; outputTensors: SymbolicTensor[] }[];
+    }
+  ).inboundNodes;
   return nodes.filter((_, i) => graph.containerNodes.has(`${layer.name}_ib-${i}`));
 }
 
@@ -178,10 +181,16 @@ export async function listBatchNormLayers(
   return found;
 }
 
-async function runContainer(plan: ContainerPlan, inputs: tf.Tensor[], visit: TapVisitor): Promise<void> {
+async function runContainer(
+  plan: ContainerPlan,
+  inputs: tf.Tensor[],
+  visit: TapVisitor,
+): Promise<void> {
   if (!plan.probe) return;
   const rowCount = inputs[0].shape[0] as number;
-  const fetched = toList(plan.probe.predict(inputs.length === 1 ? inputs[0] : inputs, { batchSize: rowCount }));
+  const fetched = toList(
+    plan.probe.predict(inputs.length === 1 ? inputs[0] : inputs, { batchSize: rowCount }),
+  );
   try {
     for (const tap of plan.taps) {
       const tensor = fetched[tap.fetch];
@@ -189,7 +198,11 @@ async function runContainer(plan: ContainerPlan, inputs: tf.Tensor[], visit: Tap
       visit(tap.target, tap.role, values, tensor.shape.slice(1));
     }
     for (const child of plan.nested) {
-      await runContainer(child.plan, child.inputFetches.map((i) => fetched[i]), visit);
+      await runContainer(
+        child.plan,
+        child.inputFetches.map((i) => fetched[i]),
+        visit,
+      );
     }
   } finally {
     // A probe whose output is its own input hands that tensor back; the caller owns it.

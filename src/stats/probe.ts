@@ -20,7 +20,12 @@ export type TapRole = 'output' | 'batchNormInput';
  * Receives the values of one tapped tensor for one batch, flat and row-major, with its
  * per-sample shape (batch axis dropped). Called synchronously; it must not keep `values`.
  */
-export type TapVisitor = (target: number, role: TapRole, values: Float32Array, dims: number[]) => void;
+export type TapVisitor = (
+  target: number,
+  role: TapRole,
+  values: Float32Array,
+  dims: number[],
+) => void;
 
 export interface ActivationProbe {
   targets: ProbeTarget[];

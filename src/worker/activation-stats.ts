@@ -25,12 +25,17 @@ export interface ActivationStatsRun {
   onProgress: (fraction: number) => void | Promise<void>;
 }
 
-export async function runActivationStats(run: ActivationStatsRun): Promise<ActivationStatsJobResult> {
+export async function runActivationStats(
+  run: ActivationStatsRun,
+): Promise<ActivationStatsJobResult> {
   const { payload, cached } = run;
   const { record } = cached;
   const rowSize = record.featureCount;
   if (rowSize === null || record.inputs.length !== 1) {
-    throw new GlassboxError('GBX_ERR_UNSUPPORTED', `model ${record.id} has no single input of fixed size`);
+    throw new GlassboxError(
+      'GBX_ERR_UNSUPPORTED',
+      `model ${record.id} has no single input of fixed size`,
+    );
   }
   const started = performance.now();
   const probe = await buildProbe(cached, payload.layers);
@@ -64,7 +69,11 @@ async function buildProbe(cached: CachedModel, layers: string[] | null): Promise
     // keeps without exporting it, because the model cache holds no copy of model.json.
     const artifacts = (model as unknown as { artifacts?: { modelTopology?: unknown } }).artifacts;
     const wanted = layers === null ? null : new Set(layers);
-    return buildGraphProbe(model, graphNodes(artifacts?.modelTopology), (n) => !wanted || wanted.has(n));
+    return buildGraphProbe(
+      model,
+      graphNodes(artifacts?.modelTopology),
+      (n) => !wanted || wanted.has(n),
+    );
   }
 
   return buildLayersProbe(model, selectLayers(layers));
@@ -80,7 +89,10 @@ function checkFound(probe: ActivationProbe, layers: string[] | null): void {
     .filter(({ name }) => !names.has(name) && !bases.has(name));
   if (missing.length > 0) {
     throw validationError(
-      missing.map(({ name, i }) => ({ path: `layers.${i}`, message: `no reportable layer or node ${name}` })),
+      missing.map(({ name, i }) => ({
+        path: `layers.${i}`,
+        message: `no reportable layer or node ${name}`,
+      })),
     );
   }
 }

@@ -12,7 +12,9 @@ let modelId: string;
 beforeAll(async () => {
   t = await buildTestApp();
   const files = modelFiles(path.join(REAL_MODELS_DIR, 'nsfwjs-mobilenetv2-bn-layers'));
-  let req = request(t.app.server).post('/v1/models').attach('model', Buffer.from(files.modelJson), 'model.json');
+  let req = request(t.app.server)
+    .post('/v1/models')
+    .attach('model', Buffer.from(files.modelJson), 'model.json');
   for (const [name, data] of files.weights) req = req.attach('weights', data, name);
   modelId = (await req).body.id;
 });

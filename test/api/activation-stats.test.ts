@@ -53,7 +53,9 @@ afterAll(async () => {
 });
 
 function submit(body: unknown) {
-  return request(t.app.server).post('/v1/activation-stats').send(body as object);
+  return request(t.app.server)
+    .post('/v1/activation-stats')
+    .send(body as object);
 }
 
 async function completed(location: string): Promise<Record<string, any>> {
@@ -68,7 +70,9 @@ async function completed(location: string): Promise<Record<string, any>> {
 describe('POST /v1/activation-stats', () => {
   it('runs a job whose BN drift matches the training statistics', async () => {
     const k = 4;
-    const shifted = data.background.map((r) => r.map((v, j) => (j === k ? v + 3 * trainStd[j] : v)));
+    const shifted = data.background.map((r) =>
+      r.map((v, j) => (j === k ? v + 3 * trainStd[j] : v)),
+    );
     const res = await submit({ modelId, samples: shifted, params: { histogramBins: 8 } });
     expect(res.status).toBe(202);
     expect(res.body.type).toBe('activation-stats');
@@ -78,7 +82,11 @@ describe('POST /v1/activation-stats', () => {
 
     const result = job.result;
     expect(result.sampleCount).toBe(100);
-    expect(result.layers.map((l: { name: string }) => l.name)).toEqual([BN, 'dense_Dense1', 'dense_Dense2']);
+    expect(result.layers.map((l: { name: string }) => l.name)).toEqual([
+      BN,
+      'dense_Dense1',
+      'dense_Dense2',
+    ]);
     expect(result.layers[1].histogram.counts).toHaveLength(8);
     const bn = result.layers[0].batchNorm;
     const oracle = columnMoments(shifted.map((r) => r.map(Math.fround)));
@@ -86,13 +94,21 @@ describe('POST /v1/activation-stats', () => {
       expect(bn.shift[j]).toBeCloseTo((oracle.mean[j] - trainMean[j]) / trainStd[j], 4);
       expect(bn.varianceRatio[j]).toBeCloseTo(oracle.variance[j] / trainStd[j] ** 2, 4);
     }
-    expect(bn.summary).toMatchObject({ drifted: true, channelsOverThreshold: 1, maxShiftChannel: k });
+    expect(bn.summary).toMatchObject({
+      drifted: true,
+      channelsOverThreshold: 1,
+      maxShiftChannel: k,
+    });
     expect(result.batchNormSummary).toEqual({ layers: 1, drifted: [BN] });
   });
 
   it('accepts rows keyed by feature name and a layer list', async () => {
     const keyed = Object.fromEntries(data.featureNames.map((n, i) => [n, data.background[0][i]]));
-    const res = await submit({ modelId, samples: [keyed, data.background[1]], layers: ['dense_Dense2'] });
+    const res = await submit({
+      modelId,
+      samples: [keyed, data.background[1]],
+      layers: ['dense_Dense2'],
+    });
     expect(res.status).toBe(202);
     const job = await completed(res.headers.location);
     expect(job.result.layers.map((l: { name: string }) => l.name)).toEqual(['dense_Dense2']);
@@ -117,9 +133,12 @@ describe('POST /v1/activation-stats', () => {
       layers: ['dense_Dense1', 'no_such_layer'],
     });
     expect(shapes.status).toBe(400);
-    expect(shapes.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(
-      ['layers.1', 'samples.0', 'samples.1', 'samples.2'],
-    );
+    expect(shapes.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'layers.1',
+      'samples.0',
+      'samples.1',
+      'samples.2',
+    ]);
     expect(await t.ctx.queue.count()).toBe(before);
   });
 
@@ -131,7 +150,7 @@ describe('POST /v1/activation-stats', () => {
 });
 
 describe('GET /v1/models/:id/batch-norm', () => {
-  it('returns the BN weights: moving statistics equal the training data\'s', async () => {
+  it("returns the BN weights: moving statistics equal the training data's", async () => {
     const res = await request(t.app.server).get(`/v1/models/${modelId}/batch-norm`);
     expect(res.status).toBe(200);
     expect(res.body.layers).toHaveLength(1);

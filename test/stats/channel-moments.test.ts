@@ -87,7 +87,12 @@ describe('batchNormDrift', () => {
   });
 
   it('stays finite when moving variance plus epsilon is 0 or negative', () => {
-    const drift = batchNormDrift({ ...params, epsilon: 0, movingVariance: [0, -1e-6, 1] }, [2, 0, 5], [1, 0, 1], 2);
+    const drift = batchNormDrift(
+      { ...params, epsilon: 0, movingVariance: [0, -1e-6, 1] },
+      [2, 0, 5],
+      [1, 0, 1],
+      2,
+    );
     expect(drift.shift.every((s) => s !== null && Number.isFinite(s))).toBe(true);
     expect(drift.shift[0]).toBeCloseTo(1 / Math.sqrt(VARIANCE_FLOOR), 0);
     expect(drift.summary.flooredChannels).toBe(2);

@@ -58,7 +58,10 @@ function graphArtifacts(folded: boolean) {
     format: 'graph-model',
     modelTopology: { node: nodes, versions: { producer: 1 } },
     weightsManifest: [
-      { paths: ['w.bin'], weights: weights.map(({ name, shape }) => ({ name, shape, dtype: 'float32' })) },
+      {
+        paths: ['w.bin'],
+        weights: weights.map(({ name, shape }) => ({ name, shape, dtype: 'float32' })),
+      },
     ],
   };
   const data = Buffer.from(new Float32Array(weights.flatMap((w) => w.values)).buffer);
@@ -97,12 +100,16 @@ describe('GraphModel statistics', () => {
     }
 
     const relu = rows.map((r) =>
-      r.map((x, c) => Math.max(0, ((x - MEAN[c]) / Math.sqrt(VARIANCE[c] + EPSILON)) * SCALE[c] + OFFSET[c])),
+      r.map((x, c) =>
+        Math.max(0, ((x - MEAN[c]) / Math.sqrt(VARIANCE[c] + EPSILON)) * SCALE[c] + OFFSET[c]),
+      ),
     );
     const reluMoments = columnMoments(relu);
     for (let c = 0; c < 3; c++) {
       expect(result.layers[1].mean[c]! / reluMoments.mean[c]).toBeCloseTo(1, 5);
-      expect(result.layers[1].zeroFraction[c]).toBe(relu.filter((r) => r[c] === 0).length / rows.length);
+      expect(result.layers[1].zeroFraction[c]).toBe(
+        relu.filter((r) => r[c] === 0).length / rows.length,
+      );
     }
     expect(result.notes).toEqual([]);
     model.dispose();
@@ -112,10 +119,17 @@ describe('GraphModel statistics', () => {
     const artifacts = graphArtifacts(true);
     const model = (await loadModel(artifacts)) as tf.GraphModel;
     const nodes = graphNodes(artifacts.modelJson.modelTopology);
-    const result = await runStats(buildGraphProbe(model, nodes, () => true), rows);
+    const result = await runStats(
+      buildGraphProbe(model, nodes, () => true),
+      rows,
+    );
     expect(result.layers.every((l) => l.batchNorm === undefined)).toBe(true);
     expect(result.batchNormSummary.layers).toBe(0);
-    expect(result.notes.some((n) => /folded/.test(n) && n.includes('batch_normalization/batchnorm/Relu'))).toBe(true);
+    expect(
+      result.notes.some(
+        (n) => /folded/.test(n) && n.includes('batch_normalization/batchnorm/Relu'),
+      ),
+    ).toBe(true);
     expect(listGraphBatchNorm(model, nodes).layers).toEqual([]);
     model.dispose();
   });

@@ -83,9 +83,11 @@ describe('statistics of nsfwjs MobileNetV2', () => {
     }
   });
 
-  it('gives the last layer the mean of the model\'s own predictions', () => {
+  it("gives the last layer the mean of the model's own predictions", () => {
     const predicted = tf.tidy(() =>
-      (model.predict(tf.tensor(images.flat(), [4, SIDE, SIDE, 3])) as tf.Tensor).mean(0).arraySync(),
+      (model.predict(tf.tensor(images.flat(), [4, SIDE, SIDE, 3])) as tf.Tensor)
+        .mean(0)
+        .arraySync(),
     ) as number[];
     const last = result.layers[result.layers.length - 1];
     predicted.forEach((p, c) => expect(last.mean[c]).toBeCloseTo(p, 5));
@@ -100,6 +102,8 @@ describe('statistics of nsfwjs MobileNetV2', () => {
     expect(listed.map((l) => l.name)).toEqual(
       result.layers.filter((l) => l.batchNorm).map((l) => l.name),
     );
-    expect(listed.every((l) => l.params.movingMean.length === l.params.movingVariance.length)).toBe(true);
+    expect(listed.every((l) => l.params.movingMean.length === l.params.movingVariance.length)).toBe(
+      true,
+    );
   });
 });

@@ -6,8 +6,22 @@ import { selectBackend } from '../../src/tf/backend.js';
 import { randomRows } from '../helpers/models.js';
 import { columnMoments, runStats } from '../helpers/stats.js';
 
-const PRE = { kernel: [[1, 0.5], [-1, 2], [0.25, 0], [0, -0.5]], bias: [0.1, -0.2] }; // 4 -> 2
-const INNER = { kernel: [[2, -1, 0.5], [1, 1, -3]], bias: [0, 0.5, 1] }; // 2 -> 3
+const PRE = {
+  kernel: [
+    [1, 0.5],
+    [-1, 2],
+    [0.25, 0],
+    [0, -0.5],
+  ],
+  bias: [0.1, -0.2],
+}; // 4 -> 2
+const INNER = {
+  kernel: [
+    [2, -1, 0.5],
+    [1, 1, -3],
+  ],
+  bias: [0, 0.5, 1],
+}; // 2 -> 3
 const MOVING_MEAN = [0.5, -1, 2];
 const MOVING_VARIANCE = [1, 0, 4];
 const EPSILON = 0.01;
@@ -19,7 +33,12 @@ function dense(x: number[], w: { kernel: number[][]; bias: number[] }): number[]
 /** input(4) -> Dense pre -> Sequential block [Dense inner_dense, BN inner_bn] -> Dense head. */
 function buildModel(): tf.LayersModel {
   const innerDense = tf.layers.dense({ units: 3, inputShape: [2], name: 'inner_dense' });
-  const innerBn = tf.layers.batchNormalization({ name: 'inner_bn', scale: false, center: false, epsilon: EPSILON });
+  const innerBn = tf.layers.batchNormalization({
+    name: 'inner_bn',
+    scale: false,
+    center: false,
+    epsilon: EPSILON,
+  });
   const block = tf.sequential({ name: 'block', layers: [innerDense, innerBn] });
   innerDense.setWeights([tf.tensor(INNER.kernel), tf.tensor(INNER.bias)]);
   innerBn.setWeights([tf.tensor(MOVING_MEAN), tf.tensor(MOVING_VARIANCE)]);
@@ -65,7 +84,10 @@ describe('nested LayersModel', () => {
       const denominator = MOVING_VARIANCE[c] + EPSILON;
       expect(bn.inputMean[c]).toBeCloseTo(oracle.mean[c], 4);
       expect(bn.inputVariance[c]! / oracle.variance[c]).toBeCloseTo(1, 4);
-      expect(bn.shift[c]).toBeCloseTo((oracle.mean[c] - MOVING_MEAN[c]) / Math.sqrt(denominator), 3);
+      expect(bn.shift[c]).toBeCloseTo(
+        (oracle.mean[c] - MOVING_MEAN[c]) / Math.sqrt(denominator),
+        3,
+      );
       expect(bn.varianceRatio[c]! / (oracle.variance[c] / denominator)).toBeCloseTo(1, 4);
     }
     // The nested model's output is its last layer's output.

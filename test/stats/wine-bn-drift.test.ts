@@ -42,7 +42,7 @@ function shiftedBy3Std(k: number): number[][] {
 }
 
 describe('BN drift on wine-bn', () => {
-  it('reports the BN weights: moving statistics are the training data\'s', () => {
+  it("reports the BN weights: moving statistics are the training data's", () => {
     const bn = layer(base, BN).batchNorm!;
     expect(bn.epsilon).toBeCloseTo(1e-3, 9);
     for (let j = 0; j < FEATURES; j++) {
@@ -68,7 +68,7 @@ describe('BN drift on wine-bn', () => {
     expect(bn.summary.channelsOverThreshold).toBe(0);
   });
 
-  it('raises the shift of a feature moved by 3 training std by exactly 3, and nothing else', async () => {
+  it('raises the shift of a feature moved by 3 training std by 3, and nothing else', async () => {
     const before = layer(base, BN).batchNorm!;
     for (const k of [0, 6, 12]) {
       const after = layer(await runStats(probe, shiftedBy3Std(k)), BN).batchNorm!;
@@ -97,7 +97,10 @@ function forward(row: number[], w: Map<string, number[]>): { bn: number[]; hidde
   );
   const kernel = get('dense_Dense1/kernel');
   const hidden = get('dense_Dense1/bias').map((b, u) =>
-    Math.max(0, bn.reduce((s, x, j) => s + x * kernel[j * 16 + u], b)),
+    Math.max(
+      0,
+      bn.reduce((s, x, j) => s + x * kernel[j * 16 + u], b),
+    ),
   );
   return { bn, hidden };
 }
