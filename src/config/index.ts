@@ -39,7 +39,7 @@ export const configSchema = z.object({
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024),
   /** Most samples one activation-statistics request may carry. */
   MAX_ACTIVATION_SAMPLES: positiveInt(100_000),
-  /** Most activation values (all reported tensors together) an activation-statistics batch holds. */
+  /** Most activation values (all reported tensors) one activation-statistics batch holds. */
   ACTIVATION_BATCH_VALUES: positiveInt(16 * 1024 * 1024),
   /** Times a job is tried before it is marked failed. */
   JOB_ATTEMPTS: positiveInt(3),

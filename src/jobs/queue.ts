@@ -7,7 +7,10 @@ import type { Config } from '../config/index.js';
 export const QUEUE_NAME = 'jobs';
 
 /** Job names in the queue, one per kind of work. */
-export const JOB_NAMES = { EXPLANATION: 'explanation', ACTIVATION_STATS: 'activation-stats' } as const;
+export const JOB_NAMES = {
+  EXPLANATION: 'explanation',
+  ACTIVATION_STATS: 'activation-stats',
+} as const;
 export type JobType = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
 export const EXPLANATION_METHODS = ['kernel_shap', 'exact_shap'] as const;

@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkArtifacts, type ModelArtifacts, type ModelFormat, type ModelJson } from './artifacts.js';
+import {
+  checkArtifacts,
+  type ModelArtifacts,
+  type ModelFormat,
+  type ModelJson,
+} from './artifacts.js';
 import type { LayerDescription, TensorDescription } from './tf-model.js';
 
 export type ModelTask = 'classification' | 'regression';

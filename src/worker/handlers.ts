@@ -3,7 +3,11 @@ import type { Job } from 'bullmq';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
-import { activationStatsPayloadSchema, explanationPayloadSchema, JOB_NAMES } from '../jobs/queue.js';
+import {
+  activationStatsPayloadSchema,
+  explanationPayloadSchema,
+  JOB_NAMES,
+} from '../jobs/queue.js';
 import { runActivationStats } from './activation-stats.js';
 import { runExplanation } from './explanation.js';
 import type { ModelCache } from './model-cache.js';
