@@ -12,7 +12,7 @@ interface GraphNode {
 }
 
 /** Nodes that hold no per-sample activation: weights, inputs, plumbing. */
-const SKIPPED_OPS = new Set(['Const', 'Placeholder', 'PlaceholderWithDefault', 'NoOp']);
+export const SKIPPED_OPS = new Set(['Const', 'Placeholder', 'PlaceholderWithDefault', 'NoOp']);
 const BATCH_NORM_OPS = new Set(['FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3']);
 /** Names the TensorFlow and Keras exporters give batch-normalization parts. */
 const BATCH_NORM_NAME = /batch_?norm|batchnormalization|(^|[/_])bn([/_]|$)/i;
@@ -64,7 +64,7 @@ export function buildGraphProbe(
       const tensor = tf.tensor(input, shape, 'float32');
       let fetched: tf.Tensor[] = [];
       try {
-        const result = await model.executeAsync(tensor, fetchNames);
+        const result = await executeGraph(model, tensor, fetchNames);
         fetched = Array.isArray(result) ? result : [result];
         for (const tap of taps) {
           const t = fetched[tap.fetch];
@@ -78,6 +78,23 @@ export function buildGraphProbe(
       }
     },
   };
+}
+
+/**
+ * Runs the graph synchronously, or asynchronously when it holds control flow or dynamic shapes
+ * (TensorFlow.js refuses `execute` for those and warns when `executeAsync` was not needed).
+ */
+async function executeGraph(
+  model: tf.GraphModel,
+  input: tf.Tensor,
+  names: string[],
+): Promise<tf.Tensor | tf.Tensor[]> {
+  try {
+    return model.execute(input, names);
+  } catch (err) {
+    if (!/executeAsync/.test((err as Error).message)) throw err;
+    return model.executeAsync(input, names);
+  }
 }
 
 /** The node name behind input `index` of a node (`name:1` and control inputs `^name` trimmed). */

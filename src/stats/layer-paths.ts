@@ -1,5 +1,6 @@
 // Layer paths a model offers for statistics, read from model.json without loading the model.
 import type { ModelFormat } from '../models/artifacts.js';
+import { SKIPPED_OPS } from './graph-probe.js';
 import type { LayerSelection } from './layers-probe.js';
 
 interface LayerConfig {
@@ -16,8 +17,13 @@ const NESTED_MODEL_CLASSES = new Set(['Sequential', 'Model', 'Functional']);
  * @param modelTopology - `modelTopology` of model.json.
  */
 export function layerPaths(format: ModelFormat, modelTopology: unknown): string[] {
-  const topology = modelTopology as { node?: { name: string }[]; model_config?: LayerConfig };
-  if (format === 'graph-model') return (topology.node ?? []).map((n) => n.name);
+  const topology = modelTopology as {
+    node?: { name: string; op: string }[];
+    model_config?: LayerConfig;
+  };
+  if (format === 'graph-model') {
+    return (topology.node ?? []).filter((n) => !SKIPPED_OPS.has(n.op)).map((n) => n.name);
+  }
   const paths: string[] = [];
   const walk = (layers: LayerConfig[], prefix: string) => {
     for (const layer of layers) {

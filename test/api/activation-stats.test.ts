@@ -201,6 +201,14 @@ describe('activation statistics of a GraphModel', () => {
     expect(job.result.layers[5].className).toBe('Sigmoid');
     expect(job.result.notes.join(' ')).toMatch(/no batch-normalization nodes/);
 
+    const constant = await submit({
+      modelId: uploaded.body.id,
+      samples: instances,
+      layers: ['hidden/kernel'],
+    });
+    expect(constant.status).toBe(400);
+    expect(constant.body.errors[0].path).toBe('layers.0');
+
     const bn = await request(t.app.server).get(`/v1/models/${uploaded.body.id}/batch-norm`);
     expect(bn.status).toBe(200);
     expect(bn.body.layers).toEqual([]);
