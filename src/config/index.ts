@@ -41,6 +41,10 @@ export const configSchema = z.object({
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024),
   /** On SIGTERM a worker waits this long for running jobs, then leaves them to other workers. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Most samples one activation-statistics request may carry. */
+  MAX_ACTIVATION_SAMPLES: positiveInt(100_000),
+  /** Most activation values (all reported tensors) one activation-statistics batch holds. */
+  ACTIVATION_BATCH_VALUES: positiveInt(16 * 1024 * 1024),
   /** Times a job is tried before it is marked failed. */
   JOB_ATTEMPTS: positiveInt(3),
 });

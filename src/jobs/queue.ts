@@ -7,7 +7,10 @@ import type { Config } from '../config/index.js';
 export const QUEUE_NAME = 'jobs';
 
 /** Job names in the queue, one per kind of work. */
-export const JOB_NAMES = { EXPLANATION: 'explanation' } as const;
+export const JOB_NAMES = {
+  EXPLANATION: 'explanation',
+  ACTIVATION_STATS: 'activation-stats',
+} as const;
 export type JobType = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
 export const EXPLANATION_METHODS = ['kernel_shap', 'exact_shap'] as const;
@@ -27,6 +30,20 @@ export const explanationPayloadSchema = z.object({
 });
 
 export type ExplanationPayload = z.infer<typeof explanationPayloadSchema>;
+
+/** What a worker needs to compute activation statistics; samples are flat rows. */
+export const activationStatsPayloadSchema = z.object({
+  modelId: z.string(),
+  samples: z.array(z.array(z.number())),
+  /** Layer (or graph node) paths to report; null reports every one. */
+  layers: z.array(z.string()).nullable(),
+  params: z.object({
+    histogramBins: z.number().int().min(0),
+    driftThreshold: z.number().positive(),
+  }),
+});
+
+export type ActivationStatsPayload = z.infer<typeof activationStatsPayloadSchema>;
 
 /** Redis connection options shared by every client of one process. */
 export function redisOptions(forWorker: boolean): RedisOptions {

@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkArtifacts, type ModelArtifacts, type ModelFormat } from './artifacts.js';
+import {
+  checkArtifacts,
+  type ModelArtifacts,
+  type ModelFormat,
+  type ModelJson,
+} from './artifacts.js';
 import type { LayerDescription, TensorDescription } from './tf-model.js';
 
 export type ModelTask = 'classification' | 'regression';
@@ -99,6 +104,11 @@ export class ModelStore {
     const files = new Map<string, Buffer>();
     for (const name of names) files.set(name, await readFile(path.join(folder, 'weights', name)));
     return checkArtifacts(text, files);
+  }
+
+  /** The stored model.json alone, without reading the weights. */
+  async readModelJson(id: string): Promise<ModelJson> {
+    return JSON.parse(await readFile(path.join(this.folder(id), MODEL_FILE), 'utf8')) as ModelJson;
   }
 
   private folder(id: string): string {

@@ -3,7 +3,12 @@ import type { Job } from 'bullmq';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
-import { explanationPayloadSchema, JOB_NAMES } from '../jobs/queue.js';
+import {
+  activationStatsPayloadSchema,
+  explanationPayloadSchema,
+  JOB_NAMES,
+} from '../jobs/queue.js';
+import { runActivationStats } from './activation-stats.js';
 import { runExplanation } from './explanation.js';
 import type { ModelCache } from './model-cache.js';
 
@@ -55,6 +60,39 @@ async function handleExplanation(run: JobRun): Promise<JobOutcome> {
   };
 }
 
+async function handleActivationStats(run: JobRun): Promise<JobOutcome> {
+  const parsed = activationStatsPayloadSchema.safeParse(run.job.data);
+  if (!parsed.success) {
+    throw new GlassboxError('GBX_ERR_VALIDATION', `malformed job payload: ${parsed.error.message}`);
+  }
+  const payload = parsed.data;
+  const before = tf.memory().numTensors;
+  const cached = await run.cache.get(payload.modelId);
+  if (!cached) {
+    throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `model ${payload.modelId} no longer exists`);
+  }
+  const tensorsKept = tf.memory().numTensors - before;
+  const result = await runActivationStats({
+    payload,
+    cached,
+    batchValueBudget: run.config.ACTIVATION_BATCH_VALUES,
+    maxBatchRows: run.config.BATCH_ROWS,
+    onProgress: run.onProgress,
+  });
+  return {
+    result,
+    summary: {
+      modelId: payload.modelId,
+      samples: result.sampleCount,
+      layers: result.layers.length,
+      batchRows: result.batchRows,
+      driftedBatchNormLayers: result.batchNormSummary.drifted.length,
+    },
+    tensorsKept,
+  };
+}
+
 export const JOB_HANDLERS: Record<string, JobHandler> = {
   [JOB_NAMES.EXPLANATION]: handleExplanation,
+  [JOB_NAMES.ACTIVATION_STATS]: handleActivationStats,
 };
