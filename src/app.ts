@@ -1,21 +1,30 @@
 // Builds the HTTP application without listening; servers and tests both start from here.
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RouteOptions,
+} from 'fastify';
 import type { Logger } from './log/logger.js';
 import { registerErrorHandling } from './api/rest/errors.js';
+import { registerGraphql } from './api/graphql/index.js';
 import { registerRestRoutes } from './api/rest/index.js';
+import { registerOpenapi } from './api/rest/openapi.js';
 import type { ServiceContext } from './services/context.js';
 
 export interface AppOptions {
   ctx: ServiceContext;
   logger: Logger;
+  /** Sees every route as it is registered (the contract tests list them with it). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
-export async function buildApp({ ctx, logger }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ ctx, logger, onRoute }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: ctx.config.MAX_BODY_BYTES,
   });
+  if (onRoute) app.addHook('onRoute', onRoute);
   registerErrorHandling(app);
   await app.register(multipart, {
     limits: {
@@ -37,6 +46,8 @@ export async function buildApp({ ctx, logger }: AppOptions): Promise<FastifyInst
     }
   });
   registerRestRoutes(app, ctx);
+  await registerOpenapi(app);
+  await registerGraphql(app, ctx);
 
   return app;
 }
