@@ -12,15 +12,18 @@ const KNOWN_CODES = new Set<string>(ERROR_CODES);
 /** Mercurius error formatter: flattens, codes, hides 5xx internals, then formats as usual. */
 export function formatGraphqlErrors(execution: ExecutionResult, context: FormatterContext) {
   const log = (context.reply?.log ?? context.app.log) as FastifyBaseLogger;
+  let statusCode = execution.statusCode;
   const errors = (execution.errors ?? [])
     .flatMap((err) => {
-      // Mercurius wraps a failed validation in one error holding the rule errors.
-      const inner = (err.originalError as { errors?: unknown } | undefined)?.errors;
-      return Array.isArray(inner) ? (inner as GraphQLError[]) : [err];
+      // Mercurius wraps a failed parse or validation in one error holding the rule errors.
+      const wrapper = err.originalError as { errors?: unknown; statusCode?: number } | undefined;
+      if (!Array.isArray(wrapper?.errors)) return [err];
+      statusCode = wrapper.statusCode ?? 400;
+      return wrapper.errors as GraphQLError[];
     })
     .map((err) => codedError(err, log));
 
-  return mercurius.defaultErrorFormatter({ ...execution, errors }, context);
+  return mercurius.defaultErrorFormatter({ ...execution, statusCode, errors }, context);
 }
 
 function codedError(err: GraphQLError, log: FastifyBaseLogger): GraphQLError {

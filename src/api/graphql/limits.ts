@@ -8,8 +8,11 @@ import {
 } from 'graphql';
 import { createComplexityRule, directiveEstimator, simpleEstimator } from 'graphql-query-complexity';
 
-/** Root fields of introspection; their nesting follows the schema, not the data, so not counted. */
-const INTROSPECTION_ROOTS = new Set(['__schema', '__type']);
+/**
+ * Meta fields (`__typename`, and introspection's `__schema` and `__type`, whose nesting follows
+ * the schema rather than the data) add no depth.
+ */
+const isMetaField = (name: string) => name.startsWith('__');
 
 /**
  * Rejects operations whose fields nest deeper than `maxDepth`. A field counts one level;
@@ -60,7 +63,7 @@ function depthMeasure(fragments: Map<string, FragmentDefinitionNode>): (set: Sel
     for (const selection of set.selections) {
       let depth = 0;
       if (selection.kind === Kind.FIELD) {
-        if (INTROSPECTION_ROOTS.has(selection.name.value)) continue;
+        if (isMetaField(selection.name.value)) continue;
         depth = 1 + (selection.selectionSet ? ofSet(selection.selectionSet) : 0);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         depth = ofSet(selection.selectionSet);
