@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from './log/logger.js';
 import { registerErrorHandling } from './api/rest/errors.js';
+import { GlassboxError } from './errors.js';
 import { registerGraphql } from './api/graphql/index.js';
 import { registerRestRoutes } from './api/rest/index.js';
 import { registerOpenapi } from './api/rest/openapi.js';
@@ -37,12 +38,12 @@ export async function buildApp({ ctx, logger, onRoute }: AppOptions): Promise<Fa
   });
 
   app.get('/health/live', async () => ({ status: 'ok' }));
-  app.get('/health/ready', async (request, reply) => {
+  app.get('/health/ready', async () => {
     try {
       await ctx.redis.ping();
       return { status: 'ok' };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', reason: 'redis' });
+    } catch (err) {
+      throw new GlassboxError('GBX_ERR_QUEUE_UNAVAILABLE', 'Redis does not answer', [], { cause: err });
     }
   });
   registerRestRoutes(app, ctx);

@@ -1,5 +1,7 @@
 // Real jobs run by a worker in this process: cancellation mid-run, the jobUpdated subscription,
 // and one scenario through REST and GraphQL compared field by field.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import request from 'supertest';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,18 +73,40 @@ describe('cancelling a running job', () => {
   });
 
   it('refuses to cancel a completed job', async () => {
-    const worker = await startTestWorker(t);
-    try {
-      const submitted = await request(t.app.server)
-        .post('/v1/explanations')
-        .send({ modelId, method: 'kernel_shap', instances: [data.instances[0]], background: [data.background[0]] });
-      await pollUntil(submitted.body.id, isFinished);
-      const res = await request(t.app.server).delete(`/v1/jobs/${submitted.body.id}`);
-      expect(res.status).toBe(409);
-      expect(res.body.code).toBe('GBX_ERR_JOB_FINISHED');
-    } finally {
-      await worker.stop();
-    }
+    const id = await runSmallJob();
+    const res = await request(t.app.server).delete(`/v1/jobs/${id}`);
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('GBX_ERR_JOB_FINISHED');
+  });
+});
+
+async function runSmallJob(): Promise<string> {
+  const worker = await startTestWorker(t);
+  try {
+    const submitted = await request(t.app.server)
+      .post('/v1/explanations')
+      .send({ modelId, method: 'kernel_shap', instances: [data.instances[0]], background: [data.background[0]] });
+    expect((await pollUntil(submitted.body.id, isFinished)).status).toBe('completed');
+    return submitted.body.id;
+  } finally {
+    await worker.stop();
+  }
+}
+
+describe('a failure inside the service', () => {
+  it('answers 500 with a catalogued code and no internal detail, in REST and GraphQL', async () => {
+    const id = await runSmallJob();
+    await writeFile(path.join(t.config.storeDir, 'results', `${id}.json`), '{"values": [1, 2');
+
+    const rest = await request(t.app.server).get(`/v1/jobs/${id}`);
+    expect(rest.status).toBe(500);
+    expect(rest.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(rest.body).toMatchObject({ code: 'GBX_ERR_INTERNAL', status: 500 });
+    expect(JSON.stringify(rest.body)).not.toMatch(/JSON|position|values|results/i);
+
+    const graphql = await gql(t.app, 'query($id: ID!) { job(id: $id) { status } }', { id });
+    expect(graphql.errors![0].extensions).toEqual({ code: 'GBX_ERR_INTERNAL' });
+    expect(graphql.errors![0].message).toBe('the server failed to handle this request');
   });
 });
 

@@ -4,7 +4,8 @@ import mercurius from 'mercurius';
 import type { FastifyBaseLogger } from 'fastify';
 import { ERROR_CODES, GlassboxError, type ErrorCode } from '../../errors.js';
 
-type ExecutionResult = Parameters<typeof mercurius.defaultErrorFormatter>[0];
+/** Mercurius sets `statusCode` on the results of requests that failed before execution. */
+type ExecutionResult = Parameters<typeof mercurius.defaultErrorFormatter>[0] & { statusCode?: number };
 type FormatterContext = Parameters<typeof mercurius.defaultErrorFormatter>[1];
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
@@ -23,7 +24,9 @@ export function formatGraphqlErrors(execution: ExecutionResult, context: Formatt
     })
     .map((err) => codedError(err, log));
 
-  return mercurius.defaultErrorFormatter({ ...execution, statusCode, errors }, context);
+  const coded: ExecutionResult = { ...execution, statusCode, errors };
+
+  return mercurius.defaultErrorFormatter(coded, context);
 }
 
 function codedError(err: GraphQLError, log: FastifyBaseLogger): GraphQLError {
