@@ -174,3 +174,17 @@ describe(`GraphQL cost limit (${MAX_COST})`, () => {
     expect(res.errors![0].extensions!.cost).toBe(120);
   });
 });
+
+describe('GraphiQL', () => {
+  it('is served only when GRAPHIQL is true', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/graphiql' })).statusCode).toBe(404);
+    const dev = await buildTestApp({ GRAPHIQL: 'true' });
+    try {
+      const res = await dev.app.inject({ method: 'GET', url: '/graphiql' });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/text\/html/);
+    } finally {
+      await dev.close();
+    }
+  });
+});
