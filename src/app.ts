@@ -43,7 +43,8 @@ export async function buildApp({ ctx, logger, onRoute }: AppOptions): Promise<Fa
       await ctx.redis.ping();
       return { status: 'ok' };
     } catch (err) {
-      throw new GlassboxError('GBX_ERR_QUEUE_UNAVAILABLE', 'Redis does not answer', [], { cause: err });
+      const cause = { cause: err };
+      throw new GlassboxError('GBX_ERR_QUEUE_UNAVAILABLE', 'Redis does not answer', [], cause);
     }
   });
   registerRestRoutes(app, ctx);

@@ -31,7 +31,11 @@ function removedKey(prefix: string): string {
 }
 
 /** Raises the flag a worker checks between batches. */
-export async function requestCancellation(redis: Redis, prefix: string, jobId: string): Promise<void> {
+export async function requestCancellation(
+  redis: Redis,
+  prefix: string,
+  jobId: string,
+): Promise<void> {
   await redis.set(flagKey(prefix, jobId), '1', 'EX', CANCELLATION_TTL_S);
 }
 
@@ -55,7 +59,11 @@ export async function recordRemovedJob(
   record: CancelledJobRecord,
 ): Promise<void> {
   const key = removedKey(prefix);
-  await redis.multi().hset(key, record.id, JSON.stringify(record)).expire(key, CANCELLATION_TTL_S).exec();
+  await redis
+    .multi()
+    .hset(key, record.id, JSON.stringify(record))
+    .expire(key, CANCELLATION_TTL_S)
+    .exec();
 }
 
 export async function readRemovedJob(

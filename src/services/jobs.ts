@@ -91,14 +91,19 @@ export interface JobPage {
 export async function listJobs(ctx: ServiceContext, query: unknown): Promise<JobPage> {
   const parsed = listQuerySchema.safeParse(query ?? {});
   if (!parsed.success) {
-    throw validationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw validationError(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   const { status, type, modelId, first, after } = parsed.data;
   const cursor = after === undefined ? null : decodeCursor(after);
 
   const views = await withQueue(() => collectViews(ctx, status));
   const matching = views
-    .filter((v) => (status === undefined || v.status === status) && (type === undefined || v.type === type))
+    .filter(
+      (v) =>
+        (status === undefined || v.status === status) && (type === undefined || v.type === type),
+    )
     .filter((v) => modelId === undefined || v.modelId === modelId)
     .sort(newestFirst)
     .filter((v) => cursor === null || newestFirst(v, cursor) > 0);
@@ -108,10 +113,14 @@ export async function listJobs(ctx: ServiceContext, query: unknown): Promise<Job
   return { items, nextCursor: matching.length > first && last ? jobCursor(last) : null };
 }
 
-async function collectViews(ctx: ServiceContext, status: JobStatus | undefined): Promise<JobView[]> {
-  const states = status === undefined
-    ? [...new Set(Object.values(STATES_BY_STATUS).flat())]
-    : STATES_BY_STATUS[status];
+async function collectViews(
+  ctx: ServiceContext,
+  status: JobStatus | undefined,
+): Promise<JobView[]> {
+  const states =
+    status === undefined
+      ? [...new Set(Object.values(STATES_BY_STATUS).flat())]
+      : STATES_BY_STATUS[status];
   const views: JobView[] = [];
   for (const state of states) {
     for (const job of await ctx.queue.getJobs([state], 0, -1)) {
@@ -141,7 +150,9 @@ export function jobCursor(view: CursorKey): string {
 
 function decodeCursor(text: string): CursorKey {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    const [createdAt, id] = JSON.parse(
+      Buffer.from(text, 'base64url').toString('utf8'),
+    ) as unknown[];
     if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
   } catch {
     // Reported below like any other malformed cursor.
@@ -166,7 +177,12 @@ export async function cancelJob(ctx: ServiceContext, id: string): Promise<JobVie
   if (current.status === 'queued') {
     const job = await findJob(ctx, id);
     // A job that a worker took meanwhile is locked and cannot be removed; the flag stops it.
-    const removed = job ? await job.remove().then(() => true, () => false) : false;
+    const removed = job
+      ? await job.remove().then(
+          () => true,
+          () => false,
+        )
+      : false;
     if (removed) {
       const record: CancelledJobRecord = {
         id,
@@ -189,7 +205,11 @@ export async function cancelJob(ctx: ServiceContext, id: string): Promise<JobVie
  * Note: each watcher reads the job every `intervalMs`; a watcher that is closed stops reading.
  * @throws GlassboxError 404 from the first read for an unknown id.
  */
-export function watchJob(ctx: ServiceContext, id: string, intervalMs = 200): AsyncIterableIterator<JobView> {
+export function watchJob(
+  ctx: ServiceContext,
+  id: string,
+  intervalMs = 200,
+): AsyncIterableIterator<JobView> {
   let lastSeen: string | undefined;
   let finished = false;
   const iterator: AsyncIterableIterator<JobView> = {
@@ -223,7 +243,11 @@ async function findJob(ctx: ServiceContext, id: string): Promise<AnyJob | undefi
   return withQueue(() => ctx.queue.getJob(id));
 }
 
-async function readResult(ctx: ServiceContext, job: AnyJob, state: string): Promise<unknown | null> {
+async function readResult(
+  ctx: ServiceContext,
+  job: AnyJob,
+  state: string,
+): Promise<unknown | null> {
   return state === 'completed' ? ctx.results.read(job.id as string) : null;
 }
 
@@ -241,7 +265,8 @@ function viewJob(job: AnyJob, state: string, result: unknown | null | undefined)
     attempts: job.attemptsMade,
     createdAt: new Date(job.timestamp).toISOString(),
     startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
-    finishedAt: job.finishedOn && status !== 'running' ? new Date(job.finishedOn).toISOString() : null,
+    finishedAt:
+      job.finishedOn && status !== 'running' ? new Date(job.finishedOn).toISOString() : null,
     error: failure,
   };
   if (result !== undefined) view.result = result;

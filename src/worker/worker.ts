@@ -87,7 +87,8 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
 function asJobError(err: unknown, log: Logger): Error {
   if (err instanceof JobCancelledError) {
     log.info('job cancelled');
-    return new UnrecoverableError(encodeFailure({ code: 'GBX_ERR_JOB_CANCELLED', message: err.message }));
+    const failure = { code: 'GBX_ERR_JOB_CANCELLED', message: err.message };
+    return new UnrecoverableError(encodeFailure(failure));
   }
   if (err instanceof GlassboxError && err.statusCode < 500) {
     return new UnrecoverableError(encodeFailure({ code: err.code, message: err.message }));

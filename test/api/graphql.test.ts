@@ -16,7 +16,10 @@ let modelId: string;
 const data = fixtureData('breast-cancer');
 
 beforeAll(async () => {
-  t = await buildTestApp({ GRAPHQL_MAX_DEPTH: String(MAX_DEPTH), GRAPHQL_MAX_COST: String(MAX_COST) });
+  t = await buildTestApp({
+    GRAPHQL_MAX_DEPTH: String(MAX_DEPTH),
+    GRAPHQL_MAX_COST: String(MAX_COST),
+  });
   const files = modelFiles(fixtureModelDir('breast-cancer'));
   const res = await request(t.app.server)
     .post('/v1/models')
@@ -30,7 +33,12 @@ afterAll(async () => t?.close());
 describe('GraphQL schema', () => {
   it('is loaded from the .graphql files in schema/', async () => {
     const schema = buildSchema(await loadSchemaText(SCHEMA_DIR));
-    expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual(['job', 'jobs', 'model', 'models']);
+    expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual([
+      'job',
+      'jobs',
+      'model',
+      'models',
+    ]);
     expect(Object.keys(schema.getMutationType()!.getFields()).sort()).toEqual([
       'cancelJob',
       'deleteModel',
@@ -105,7 +113,9 @@ describe('GraphQL errors', () => {
       .attach('model', Buffer.from(files.modelJson), 'model.json')
       .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
     const query = 'mutation($id: ID!) { deleteModel(id: $id) }';
-    expect((await gql(t.app, query, { id: uploaded.body.id })).data).toEqual({ deleteModel: uploaded.body.id });
+    expect((await gql(t.app, query, { id: uploaded.body.id })).data).toEqual({
+      deleteModel: uploaded.body.id,
+    });
     const again = await gql(t.app, query, { id: uploaded.body.id });
     expect(again.errors![0].extensions!.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
   });
@@ -115,7 +125,8 @@ describe(`GraphQL depth limit (${MAX_DEPTH})`, () => {
   // Depths: jobs 1, edges 2, node 3, result 4, fields of ShapleyResult 5; __typename adds none.
   // Pages of one job keep these queries under the cost limit.
   const atLimit = '{ jobs(first: 1) { edges { node { result { __typename } } } } }';
-  const overInline = '{ jobs(first: 1) { edges { node { result { ... on ShapleyResult { seed } } } } } }';
+  const overInline =
+    '{ jobs(first: 1) { edges { node { result { ... on ShapleyResult { seed } } } } } }';
 
   it('accepts a query exactly at the limit', async () => {
     const res = await gql(t.app, atLimit);
@@ -133,11 +144,15 @@ describe(`GraphQL depth limit (${MAX_DEPTH})`, () => {
     const fragments = `
       fragment Result on Job { result { ... on ShapleyResult { seed } } }
       fragment Node on JobEdge { node { id ...Result } }`;
-    const res = await gql(t.app, `${fragments} query Deep { jobs(first: 1) { edges { ...Node } } }`);
+    const res = await gql(
+      t.app,
+      `${fragments} query Deep { jobs(first: 1) { edges { ...Node } } }`,
+    );
     expect(res.errors![0].extensions).toMatchObject({ code: 'GBX_ERR_QUERY_TOO_DEEP', depth: 5 });
     expect(res.errors![0].message).toMatch(/Deep/);
 
-    const legal = 'fragment Node on JobEdge { node { result { __typename } } } { jobs(first: 1) { edges { ...Node } } }';
+    const legal =
+      'fragment Node on JobEdge { node { result { __typename } } } { jobs(first: 1) { edges { ...Node } } }';
     expect((await gql(t.app, legal)).errors).toBeUndefined();
   });
 
@@ -165,7 +180,11 @@ describe(`GraphQL cost limit (${MAX_COST})`, () => {
   it('rejects one page item more, with the cost it computed', async () => {
     const res = await gql(t.app, query, { n: 26 });
     expect(res.statusCode).toBe(400);
-    expect(res.errors![0].extensions).toEqual({ code: 'GBX_ERR_QUERY_TOO_COSTLY', cost: 104, maxCost: 100 });
+    expect(res.errors![0].extensions).toEqual({
+      code: 'GBX_ERR_QUERY_TOO_COSTLY',
+      cost: 104,
+      maxCost: 100,
+    });
   });
 
   it('counts the default page size (20) when first is left out', async () => {

@@ -23,12 +23,18 @@ beforeAll(async () => {
     .post('/v1/models')
     .attach('model', Buffer.from(files.modelJson), 'model.json')
     .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-    .field('metadata', JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }));
+    .field(
+      'metadata',
+      JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }),
+    );
   modelId = res.body.id;
 });
 afterAll(async () => t?.close());
 
-async function pollUntil(id: string, done: (job: Record<string, any>) => boolean): Promise<Record<string, any>> {
+async function pollUntil(
+  id: string,
+  done: (job: Record<string, any>) => boolean,
+): Promise<Record<string, any>> {
   for (let i = 0; i < 1200; i++) {
     const res = await request(t.app.server).get(`/v1/jobs/${id}`);
     expect(res.status).toBe(200);
@@ -38,7 +44,8 @@ async function pollUntil(id: string, done: (job: Record<string, any>) => boolean
   throw new Error(`job ${id} did not reach the expected state in 120 s`);
 }
 
-const isFinished = (job: Record<string, any>) => ['completed', 'failed', 'cancelled'].includes(job.status);
+const isFinished = (job: Record<string, any>) =>
+  ['completed', 'failed', 'cancelled'].includes(job.status);
 
 describe('cancelling a running job', () => {
   it('stops it at its next batch and it ends as cancelled', async () => {
@@ -55,13 +62,20 @@ describe('cancelling a running job', () => {
           params: { nsamples: 4096, seed: 1 },
         });
       const id = submitted.body.id;
-      const running = await pollUntil(id, (job) => (job.status === 'running' && job.progress > 0) || isFinished(job));
+      const running = await pollUntil(
+        id,
+        (job) => (job.status === 'running' && job.progress > 0) || isFinished(job),
+      );
       expect(running.status).toBe('running');
 
       const cancel = await request(t.app.server).delete(`/v1/jobs/${id}`);
       expect(cancel.status).toBe(202);
       const ended = await pollUntil(id, isFinished);
-      expect(ended).toMatchObject({ status: 'cancelled', result: null, error: { code: 'GBX_ERR_JOB_CANCELLED' } });
+      expect(ended).toMatchObject({
+        status: 'cancelled',
+        result: null,
+        error: { code: 'GBX_ERR_JOB_CANCELLED' },
+      });
       expect(ended.progress).toBeLessThan(0.9);
       expect(await t.ctx.results.read(id)).toBeNull();
 
@@ -85,7 +99,12 @@ async function runSmallJob(): Promise<string> {
   try {
     const submitted = await request(t.app.server)
       .post('/v1/explanations')
-      .send({ modelId, method: 'kernel_shap', instances: [data.instances[0]], background: [data.background[0]] });
+      .send({
+        modelId,
+        method: 'kernel_shap',
+        instances: [data.instances[0]],
+        background: [data.background[0]],
+      });
     expect((await pollUntil(submitted.body.id, isFinished)).status).toBe('completed');
     return submitted.body.id;
   } finally {
@@ -134,7 +153,10 @@ async function collectSubscription(
       }
     });
     socket.on('error', reject);
-    setTimeout(() => reject(new Error(`no complete in 120 s; got ${JSON.stringify(events)}`)), 120_000);
+    setTimeout(
+      () => reject(new Error(`no complete in 120 s; got ${JSON.stringify(events)}`)),
+      120_000,
+    );
   });
   await new Promise((resolve) => socket.on('open', resolve));
   socket.send(JSON.stringify({ type: 'connection_init' }));
@@ -174,7 +196,11 @@ describe('GraphQL subscription jobUpdated', () => {
       expect(statuses[0]).toBe('queued');
       expect(statuses).toContain('running');
       expect(statuses.at(-1)).toBe('completed');
-      expect(events.at(-1)!.data.jobUpdated).toEqual({ id: submitted.body.id, status: 'completed', progress: 1 });
+      expect(events.at(-1)!.data.jobUpdated).toEqual({
+        id: submitted.body.id,
+        status: 'completed',
+        progress: 1,
+      });
       const progress = events.map((e) => e.data.jobUpdated.progress);
       expect(progress).toEqual([...progress].sort((a, b) => a - b));
     } finally {
@@ -219,7 +245,9 @@ describe('REST and GraphQL parity', () => {
     expect(restJobs.map((j) => j.status)).toEqual(['completed', 'completed']);
 
     for (const restJob of restJobs) {
-      const fetched = await gql(t.app, `query($id: ID!) { job(id: $id) { ${jobFields} } }`, { id: restJob.id });
+      const fetched = await gql(t.app, `query($id: ID!) { job(id: $id) { ${jobFields} } }`, {
+        id: restJob.id,
+      });
       expect(fetched.errors).toBeUndefined();
       expect(fetched.data!.job).toEqual(restJob);
     }
@@ -229,13 +257,18 @@ describe('REST and GraphQL parity', () => {
 
     const modelFields = `id name format task featureNames outputNames featureCount outputCount createdAt
       inputs { name shape dtype } outputs { name shape dtype } layers { name className }`;
-    const model = await gql(t.app, `query($id: ID!) { model(id: $id) { ${modelFields} } }`, { id: modelId });
+    const model = await gql(t.app, `query($id: ID!) { model(id: $id) { ${modelFields} } }`, {
+      id: modelId,
+    });
     const restModel = (await request(t.app.server).get(`/v1/models/${modelId}`)).body;
     // GraphQL leaves out the layers' output shapes and gives absent dtypes as null.
     expect(model.data!.model).toEqual({
       ...restModel,
       outputs: restModel.outputs.map((o: object) => ({ dtype: null, ...o })),
-      layers: restModel.layers.map(({ name, className }: Record<string, string>) => ({ name, className })),
+      layers: restModel.layers.map(({ name, className }: Record<string, string>) => ({
+        name,
+        className,
+      })),
     });
   });
 });

@@ -19,7 +19,12 @@ async function uploadModel(): Promise<string> {
 async function queueJob(modelId: string): Promise<string> {
   const res = await request(t.app.server)
     .post('/v1/explanations')
-    .send({ modelId, method: 'kernel_shap', instances: [data.instances[0]], background: [data.background[0]] });
+    .send({
+      modelId,
+      method: 'kernel_shap',
+      instances: [data.instances[0]],
+      background: [data.background[0]],
+    });
   expect(res.status).toBe(202);
   // Distinct creation times make "newest first" a known order.
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -41,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 describe('GET /v1/jobs', () => {
-  it('pages through one model\'s jobs newest first', async () => {
+  it("pages through one model's jobs newest first", async () => {
     const first = await request(t.app.server).get('/v1/jobs').query({ modelId: modelA, first: 2 });
     expect(first.status).toBe(200);
     expect(first.body.items.map((j: { id: string }) => j.id)).toEqual([jobsOfA[2], jobsOfA[1]]);
@@ -56,13 +61,17 @@ describe('GET /v1/jobs', () => {
   });
 
   it('filters by status and type', async () => {
-    const queued = await request(t.app.server).get('/v1/jobs').query({ status: 'queued', type: 'explanation' });
+    const queued = await request(t.app.server)
+      .get('/v1/jobs')
+      .query({ status: 'queued', type: 'explanation' });
     expect(queued.body.items.map((j: { id: string }) => j.id)).toEqual(
       expect.arrayContaining([...jobsOfA, jobOfB]),
     );
     const completed = await request(t.app.server).get('/v1/jobs').query({ status: 'completed' });
     expect(completed.body.items).toEqual([]);
-    const otherType = await request(t.app.server).get('/v1/jobs').query({ type: 'activation_stats' });
+    const otherType = await request(t.app.server)
+      .get('/v1/jobs')
+      .query({ type: 'activation_stats' });
     expect(otherType.body.items).toEqual([]);
   });
 
@@ -72,9 +81,15 @@ describe('GET /v1/jobs', () => {
       .query({ status: 'done', first: 0, after: 'not-a-cursor', colour: 'red' });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('GBX_ERR_VALIDATION');
-    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['', 'first', 'status']);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      '',
+      'first',
+      'status',
+    ]);
     const cursor = await request(t.app.server).get('/v1/jobs').query({ after: 'not-a-cursor' });
-    expect(cursor.body.errors).toEqual([{ path: 'after', message: 'not a cursor this service issued' }]);
+    expect(cursor.body.errors).toEqual([
+      { path: 'after', message: 'not a cursor this service issued' },
+    ]);
   });
 });
 
@@ -89,7 +104,9 @@ describe('GET /v1/jobs/:id with If-None-Match', () => {
     const again = await request(t.app.server).get(`/v1/jobs/${id}`).set('if-none-match', etag);
     expect(again.status).toBe(304);
     expect(again.text).toBe('');
-    const listed = await request(t.app.server).get(`/v1/jobs/${id}`).set('if-none-match', `"x", W/${etag}`);
+    const listed = await request(t.app.server)
+      .get(`/v1/jobs/${id}`)
+      .set('if-none-match', `"x", W/${etag}`);
     expect(listed.status).toBe(304);
 
     await request(t.app.server).delete(`/v1/jobs/${id}`);
@@ -110,9 +127,13 @@ describe('DELETE /v1/jobs/:id', () => {
 
     const polled = await request(t.app.server).get(`/v1/jobs/${id}`);
     expect(polled.body).toMatchObject({ id, status: 'cancelled' });
-    const listed = await request(t.app.server).get('/v1/jobs').query({ status: 'cancelled', modelId: modelB });
+    const listed = await request(t.app.server)
+      .get('/v1/jobs')
+      .query({ status: 'cancelled', modelId: modelB });
     expect(listed.body.items.map((j: { id: string }) => j.id)).toEqual([id]);
-    const queued = await request(t.app.server).get('/v1/jobs').query({ status: 'queued', modelId: modelB });
+    const queued = await request(t.app.server)
+      .get('/v1/jobs')
+      .query({ status: 'queued', modelId: modelB });
     expect(queued.body.items.map((j: { id: string }) => j.id)).toEqual([jobOfB]);
 
     expect((await request(t.app.server).delete(`/v1/jobs/${id}`)).status).toBe(200);

@@ -64,9 +64,13 @@ describe('response checking against the spec', () => {
     expect(
       spec.check({ ...base, status: 404, contentType: 'application/problem+json', body: problem }),
     ).toBeNull();
-    expect(spec.check({ ...base, status: 200, body: '{"id":5}' })).toMatch(/must have required property/);
+    expect(spec.check({ ...base, status: 200, body: '{"id":5}' })).toMatch(
+      /must have required property/,
+    );
     expect(spec.check({ ...base, status: 418, body: '{}' })).toMatch(/status is not documented/);
-    expect(spec.check({ ...base, status: 404, body: problem })).toMatch(/content type application\/json/);
+    expect(spec.check({ ...base, status: 404, body: problem })).toMatch(
+      /content type application\/json/,
+    );
     expect(spec.check({ ...base, route: '/v2/models/:id', status: 200, body: '{}' })).toMatch(
       /not in the spec/,
     );

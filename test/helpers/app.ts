@@ -77,7 +77,12 @@ function recordResponses(app: FastifyInstance): RecordedResponse[] {
   app.addHook('onSend', async (request, reply, payload) => {
     const route = request.routeOptions.url;
     if (route === undefined) return payload;
-    const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
+    const body =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.isBuffer(payload)
+          ? payload.toString('utf8')
+          : undefined;
     const contentType = reply.getHeader('content-type');
     responses.push({
       method: request.method,

@@ -50,7 +50,8 @@ export class SpecChecker {
   /** What is wrong with one response by the spec; null when it conforms. */
   check(response: RecordedResponse): string | null {
     const where = `${response.method} ${response.route} -> ${response.status}`;
-    const operation = this.document.paths[specPath(response.route)]?.[response.method.toLowerCase()];
+    const operation =
+      this.document.paths[specPath(response.route)]?.[response.method.toLowerCase()];
     if (!operation) return `${where}: the operation is not in the spec`;
     const documented = operation.responses[String(response.status)] ?? operation.responses.default;
     if (!documented) return `${where}: the status is not documented`;
@@ -80,7 +81,10 @@ export class SpecChecker {
     const target = (node.$ref as string)
       .replace(/^#\//, '')
       .split('/')
-      .reduce((at: Json, key: string) => at[key.replace(/~1/g, '/').replace(/~0/g, '~')], this.document);
+      .reduce(
+        (at: Json, key: string) => at[key.replace(/~1/g, '/').replace(/~0/g, '~')],
+        this.document,
+      );
     return this.resolve(target);
   }
 

@@ -4,7 +4,9 @@ import { createLogger } from '../../src/log/logger.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import type { TestApp } from './app.js';
 
-export async function startTestWorker(t: TestApp): Promise<{ running: RunningWorker; stop(): Promise<void> }> {
+export async function startTestWorker(
+  t: TestApp,
+): Promise<{ running: RunningWorker; stop(): Promise<void> }> {
   const connection = createRedis(t.config, true);
   const running = startWorker({
     config: t.config,

@@ -5,7 +5,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ERROR_CODES, GlassboxError, type ErrorCode } from '../../errors.js';
 
 /** Mercurius sets `statusCode` on the results of requests that failed before execution. */
-type ExecutionResult = Parameters<typeof mercurius.defaultErrorFormatter>[0] & { statusCode?: number };
+type ExecutionResult = Parameters<typeof mercurius.defaultErrorFormatter>[0] & {
+  statusCode?: number;
+};
 type FormatterContext = Parameters<typeof mercurius.defaultErrorFormatter>[1];
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
@@ -50,7 +52,11 @@ function codedError(err: GraphQLError, log: FastifyBaseLogger): GraphQLError {
   });
 }
 
-function withCode(err: GraphQLError, message: string, extensions: Record<string, unknown>): GraphQLError {
+function withCode(
+  err: GraphQLError,
+  message: string,
+  extensions: Record<string, unknown>,
+): GraphQLError {
   return new GraphQLError(message, {
     nodes: err.nodes,
     source: err.source,

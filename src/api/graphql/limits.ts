@@ -6,7 +6,11 @@ import {
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql';
-import { createComplexityRule, directiveEstimator, simpleEstimator } from 'graphql-query-complexity';
+import {
+  createComplexityRule,
+  directiveEstimator,
+  simpleEstimator,
+} from 'graphql-query-complexity';
 
 /**
  * Meta fields (`__typename`, and introspection's `__schema` and `__type`, whose nesting follows
@@ -23,7 +27,8 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
   return (context) => {
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+      if (definition.kind === Kind.FRAGMENT_DEFINITION)
+        fragments.set(definition.name.value, definition);
     }
     const measure = depthMeasure(fragments);
     return {
@@ -32,10 +37,13 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
         if (depth <= maxDepth) return;
         const name = operation.name ? ` ${operation.name.value}` : '';
         context.reportError(
-          new GraphQLError(`operation${name} nests ${depth} levels deep; at most ${maxDepth} allowed`, {
-            nodes: [operation],
-            extensions: { code: 'GBX_ERR_QUERY_TOO_DEEP', depth, maxDepth },
-          }),
+          new GraphQLError(
+            `operation${name} nests ${depth} levels deep; at most ${maxDepth} allowed`,
+            {
+              nodes: [operation],
+              extensions: { code: 'GBX_ERR_QUERY_TOO_DEEP', depth, maxDepth },
+            },
+          ),
         );
       },
     };
@@ -43,7 +51,9 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
 }
 
 /** Depth of a selection set; each fragment is measured once (a spread reuses it). */
-function depthMeasure(fragments: Map<string, FragmentDefinitionNode>): (set: SelectionSetNode) => number {
+function depthMeasure(
+  fragments: Map<string, FragmentDefinitionNode>,
+): (set: SelectionSetNode) => number {
   const fragmentDepths = new Map<string, number>();
   // Cyclic spreads are rejected by the standard NoFragmentCycles rule; here they stop the walk.
   const open = new Set<string>();
@@ -82,11 +92,17 @@ function depthMeasure(fragments: Map<string, FragmentDefinitionNode>): (set: Sel
  * Rejects operations that cost more than `maxCost`. A field costs 1, or what its `@complexity`
  * directive in the SDL says; list fields multiply their selection's cost by their page size.
  */
-export function costLimitRule(maxCost: number, variables: Record<string, unknown> | undefined): ValidationRule {
+export function costLimitRule(
+  maxCost: number,
+  variables: Record<string, unknown> | undefined,
+): ValidationRule {
   return createComplexityRule({
     maximumComplexity: maxCost,
     variables: variables ?? {},
-    estimators: [directiveEstimator({ name: 'complexity' }), simpleEstimator({ defaultComplexity: 1 })],
+    estimators: [
+      directiveEstimator({ name: 'complexity' }),
+      simpleEstimator({ defaultComplexity: 1 }),
+    ],
     createError: (max, actual) =>
       new GraphQLError(`operation costs ${actual}; at most ${max} allowed`, {
         extensions: { code: 'GBX_ERR_QUERY_TOO_COSTLY', cost: actual, maxCost: max },

@@ -1,7 +1,14 @@
 // GraphQL resolvers: thin adapters over the same service functions the REST routes call.
 import type { ServiceContext } from '../../services/context.js';
 import { submitExplanation } from '../../services/explanations.js';
-import { cancelJob, getJob, jobCursor, listJobs, watchJob, type JobView } from '../../services/jobs.js';
+import {
+  cancelJob,
+  getJob,
+  jobCursor,
+  listJobs,
+  watchJob,
+  type JobView,
+} from '../../services/jobs.js';
 import { deleteModel, getModel, listModels } from '../../services/models.js';
 
 interface JobsArgs {
@@ -22,7 +29,9 @@ interface ExplainArgs {
 
 /** Drops null and undefined values, which GraphQL uses for "not given". */
 function given<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(values).filter(([, v]) => v !== null && v !== undefined),
+  ) as Partial<T>;
 }
 
 /** Subscription events are job views; this names them for the `jobUpdated` field. */
@@ -37,11 +46,17 @@ export function buildResolvers(ctx: ServiceContext) {
       models: () => listModels(ctx),
       job: (_: unknown, { id }: { id: string }) => getJob(ctx, id),
       jobs: async (_: unknown, args: JobsArgs) => {
-        const page = await listJobs(ctx, given({ ...args.filter, first: args.first, after: args.after }));
+        const page = await listJobs(
+          ctx,
+          given({ ...args.filter, first: args.first, after: args.after }),
+        );
         const edges = page.items.map((node) => ({ cursor: jobCursor(node), node }));
         return {
           edges,
-          pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: edges.at(-1)?.cursor ?? null },
+          pageInfo: {
+            hasNextPage: page.nextCursor !== null,
+            endCursor: edges.at(-1)?.cursor ?? null,
+          },
         };
       },
     },
@@ -68,7 +83,11 @@ export function buildResolvers(ctx: ServiceContext) {
     Job: {
       // Lists leave results out; read one only when the query asks for it.
       result: (job: JobView) =>
-        job.result !== undefined ? job.result : job.status === 'completed' ? ctx.results.read(job.id) : null,
+        job.result !== undefined
+          ? job.result
+          : job.status === 'completed'
+            ? ctx.results.read(job.id)
+            : null,
     },
     JobResult: {
       resolveType: () => 'ShapleyResult',

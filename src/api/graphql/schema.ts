@@ -4,7 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** schema/ beside src/ and dist/: both sit one level under the package root. */
-export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../schema');
+export const SCHEMA_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../schema',
+);
 
 /** Every `*.graphql` file of the folder, in name order, joined into one SDL document. */
 export async function loadSchemaText(dir = SCHEMA_DIR): Promise<string> {

@@ -8,7 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import { parse } from 'yaml';
 
 /** openapi.yaml at the package root, one level above src/ and dist/. */
-export const OPENAPI_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../openapi.yaml');
+export const OPENAPI_FILE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../openapi.yaml',
+);
 
 export async function loadOpenapiDocument(file = OPENAPI_FILE): Promise<Record<string, unknown>> {
   return parse(await readFile(file, 'utf8')) as Record<string, unknown>;
