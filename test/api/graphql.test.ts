@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSchemaText, SCHEMA_DIR } from '../../src/api/graphql/schema.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
-import { gql } from '../helpers/graphql.js';
+import { firstSubscriptionMessage, gql } from '../helpers/graphql.js';
 
 const MAX_DEPTH = 4;
 const MAX_COST = 100;
@@ -204,6 +204,27 @@ describe('GraphiQL', () => {
       expect(res.headers['content-type']).toMatch(/text\/html/);
     } finally {
       await dev.close();
+    }
+  });
+});
+
+describe('limits on subscriptions over WebSocket', () => {
+  it('refuses a subscription deeper than the limit with the same code', async () => {
+    const shallow = await buildTestApp({ GRAPHQL_MAX_DEPTH: '2' });
+    try {
+      const address = await shallow.app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `${address.replace('http', 'ws')}/graphql`;
+      // jobUpdated 1, result 2, seed 3.
+      const deep =
+        'subscription { jobUpdated(id: "x") { result { ... on ShapleyResult { seed } } } }';
+      const answer = await firstSubscriptionMessage(url, deep);
+      expect(answer.type).toBe('error');
+      expect(answer.payload[0].extensions).toMatchObject({
+        code: 'GBX_ERR_QUERY_TOO_DEEP',
+        depth: 3,
+      });
+    } finally {
+      await shallow.close();
     }
   });
 });

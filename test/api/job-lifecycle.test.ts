@@ -69,7 +69,8 @@ describe('cancelling a running job', () => {
       expect(running.status).toBe('running');
 
       const cancel = await request(t.app.server).delete(`/v1/jobs/${id}`);
-      expect(cancel.status).toBe(202);
+      // 202 while it runs; 200 when the worker has already stopped it by the time of the answer.
+      expect([200, 202]).toContain(cancel.status);
       const ended = await pollUntil(id, isFinished);
       expect(ended).toMatchObject({
         status: 'cancelled',

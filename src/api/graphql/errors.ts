@@ -31,7 +31,8 @@ export function formatGraphqlErrors(execution: ExecutionResult, context: Formatt
   return mercurius.defaultErrorFormatter(coded, context);
 }
 
-function codedError(err: GraphQLError, log: FastifyBaseLogger): GraphQLError {
+/** The error with a catalogued `extensions.code`; 5xx messages replaced by their title. */
+export function codedError(err: GraphQLError, log: FastifyBaseLogger): GraphQLError {
   const code = err.extensions?.code;
   if (typeof code === 'string' && KNOWN_CODES.has(code)) return err;
   const original = err.originalError;

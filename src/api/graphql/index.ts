@@ -1,8 +1,9 @@
 // The GraphQL front door at /graphql: SDL from schema/, resolvers over the services, limits.
 import type { FastifyInstance } from 'fastify';
+import { specifiedRules, validate } from 'graphql';
 import mercurius from 'mercurius';
 import type { ServiceContext } from '../../services/context.js';
-import { formatGraphqlErrors } from './errors.js';
+import { codedError, formatGraphqlErrors } from './errors.js';
 import { costLimitRule, depthLimitRule } from './limits.js';
 import { buildResolvers } from './resolvers.js';
 import { loadSchemaText } from './schema.js';
@@ -20,5 +21,15 @@ export async function registerGraphql(app: FastifyInstance, ctx: ServiceContext)
     cache: false,
     validationRules: ({ variables }) => [depthRule, costLimitRule(GRAPHQL_MAX_COST, variables)],
     errorFormatter: formatGraphqlErrors,
+  });
+
+  // Mercurius runs no validation rules on subscriptions over WebSocket, so they run here.
+  // Limitation: subscriptions get the depth limit but not the cost limit, because this hook does
+  // not see the operation's variables, which the cost rule needs; the one subscription field
+  // selects a single job, so its cost is bounded by the schema.
+  const subscriptionRules = [...specifiedRules, depthRule];
+  app.graphql.addHook('preSubscriptionExecution', async (schema, document) => {
+    const [first] = validate(schema, document, subscriptionRules);
+    if (first) throw codedError(first, app.log);
   });
 }
