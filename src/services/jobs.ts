@@ -1,7 +1,7 @@
 // Reading, listing, cancelling and watching jobs: status, progress, result or error.
 import type { JobType as QueueState } from 'bullmq';
 import { z } from 'zod';
-import { GlassboxError, validationError } from '../errors.js';
+import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
 import {
   listRemovedJobs,
   readRemovedJob,
@@ -91,9 +91,7 @@ export interface JobPage {
 export async function listJobs(ctx: ServiceContext, query: unknown): Promise<JobPage> {
   const parsed = listQuerySchema.safeParse(query ?? {});
   if (!parsed.success) {
-    throw validationError(
-      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    );
+    throw validationError(parsed.error.issues.flatMap(issueProblems));
   }
   const { status, type, modelId, first, after } = parsed.data;
   const cursor = after === undefined ? null : decodeCursor(after);
@@ -133,6 +131,14 @@ async function collectViews(
   }
 
   return views;
+}
+
+/** One problem per bad field; an unknown parameter is named by its own path. */
+function issueProblems(issue: z.core.$ZodIssue): FieldProblem[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown' }));
+  }
+  return [{ path: issue.path.join('.'), message: issue.message }];
 }
 
 type CursorKey = Pick<JobView, 'createdAt' | 'id'>;

@@ -82,7 +82,7 @@ describe('GET /v1/jobs', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('GBX_ERR_VALIDATION');
     expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
-      '',
+      'colour',
       'first',
       'status',
     ]);
