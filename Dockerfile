@@ -21,6 +21,7 @@ WORKDIR /app
 COPY --from=cpu-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json openapi.yaml ./
+COPY schema ./schema
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000
@@ -46,6 +47,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
   && node -e "require('@tensorflow/tfjs-node-gpu')"
 COPY --from=build /app/dist ./dist
 COPY openapi.yaml ./
+COPY schema ./schema
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000

@@ -1,22 +1,32 @@
 // Builds the HTTP application without listening; servers and tests both start from here.
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RouteOptions,
+} from 'fastify';
 import type { Logger } from './log/logger.js';
 import { registerErrorHandling, sendProblem } from './api/rest/errors.js';
+import { GlassboxError } from './errors.js';
+import { registerGraphql } from './api/graphql/index.js';
 import { registerRestRoutes } from './api/rest/index.js';
+import { registerOpenapi } from './api/rest/openapi.js';
 import type { ServiceContext } from './services/context.js';
 
 export interface AppOptions {
   ctx: ServiceContext;
   logger: Logger;
+  /** Sees every route as it is registered (the contract tests list them with it). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
-export async function buildApp({ ctx, logger }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ ctx, logger, onRoute }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: ctx.config.MAX_BODY_BYTES,
     frameworkErrors: (err, request, reply) => sendProblem(err, request, reply),
   });
+  if (onRoute) app.addHook('onRoute', onRoute);
   registerErrorHandling(app);
   await app.register(multipart, {
     limits: {
@@ -29,15 +39,18 @@ export async function buildApp({ ctx, logger }: AppOptions): Promise<FastifyInst
   });
 
   app.get('/health/live', async () => ({ status: 'ok' }));
-  app.get('/health/ready', async (request, reply) => {
+  app.get('/health/ready', async () => {
     try {
       await ctx.redis.ping();
       return { status: 'ok' };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', reason: 'redis' });
+    } catch (err) {
+      const cause = { cause: err };
+      throw new GlassboxError('GBX_ERR_QUEUE_UNAVAILABLE', 'Redis does not answer', [], cause);
     }
   });
   registerRestRoutes(app, ctx);
+  await registerOpenapi(app);
+  await registerGraphql(app, ctx);
 
   return app;
 }

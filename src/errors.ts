@@ -24,6 +24,10 @@ const catalogue = {
   GBX_ERR_BAD_REQUEST: { status: 400, title: 'Bad request' },
   GBX_ERR_NONFINITE_OUTPUT: { status: 422, title: 'The model produced non-finite outputs' },
   GBX_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+  GBX_ERR_JOB_FINISHED: { status: 409, title: 'The job has already finished' },
+  GBX_ERR_JOB_CANCELLED: { status: 409, title: 'The job was cancelled' },
+  GBX_ERR_QUERY_TOO_DEEP: { status: 400, title: 'The GraphQL query is nested too deeply' },
+  GBX_ERR_QUERY_TOO_COSTLY: { status: 400, title: 'The GraphQL query would cost too much' },
 } as const;
 
 export type ErrorCode = keyof typeof catalogue;
@@ -55,6 +59,9 @@ export function validationError(problems: FieldProblem[]): GlassboxError {
   const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
   return new GlassboxError('GBX_ERR_VALIDATION', `${summary}${more}`, problems);
 }
+
+/** Every catalogued code, for contracts that list them. */
+export const ERROR_CODES = Object.keys(catalogue) as ErrorCode[];
 
 /** Status and title of a catalogued code. */
 export function describeCode(code: ErrorCode): { status: number; title: string } {

@@ -47,6 +47,12 @@ export const configSchema = z.object({
   ACTIVATION_BATCH_VALUES: positiveInt(16 * 1024 * 1024),
   /** Times a job is tried before it is marked failed. */
   JOB_ATTEMPTS: positiveInt(3),
+  /** Deepest field nesting a GraphQL operation may have (fragments add no depth). */
+  GRAPHQL_MAX_DEPTH: positiveInt(8),
+  /** Highest cost a GraphQL operation may have (1 per field, page sizes multiply). */
+  GRAPHQL_MAX_COST: positiveInt(5000),
+  /** Serve the GraphiQL page at /graphiql; meant for development. */
+  GRAPHIQL: z.stringbool().default(false),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>> & { readonly storeDir: string };

@@ -1,62 +1,315 @@
-// Reading jobs back: status, progress, result or error.
-import { GlassboxError } from '../errors.js';
+// Reading, listing, cancelling and watching jobs: status, progress, result or error.
+import type { JobType as QueueState } from 'bullmq';
+import { z } from 'zod';
+import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
+import {
+  listRemovedJobs,
+  readRemovedJob,
+  recordRemovedJob,
+  requestCancellation,
+  type CancelledJobRecord,
+} from '../jobs/cancellation.js';
 import { decodeFailure, type AnyJob, type JobFailure } from '../jobs/queue.js';
 import type { ServiceContext } from './context.js';
 
-export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
-/** A job as the API shows it. */
+/** A job as the API shows it. Lists leave `result` out; fetch one job to read it. */
 export interface JobView {
   id: string;
   type: string;
+  modelId: string | null;
   status: JobStatus;
   progress: number;
   attempts: number;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
-  result: unknown | null;
+  result?: unknown | null;
   error: JobFailure | null;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
-export async function getJob(ctx: ServiceContext, id: string): Promise<JobView> {
-  let job: AnyJob | undefined;
-  if (ID_PATTERN.test(id)) {
-    try {
-      job = await ctx.queue.getJob(id);
-    } catch (err) {
-      throw queueUnavailable(err);
-    }
-  }
-  if (!job) throw new GlassboxError('GBX_ERR_JOB_NOT_FOUND', `no job with id ${id}`);
-  return viewJob(ctx, job);
+/** BullMQ states behind each status the API promises. */
+const STATES_BY_STATUS: Record<JobStatus, QueueState[]> = {
+  queued: ['waiting', 'delayed', 'prioritized', 'waiting-children'],
+  running: ['active'],
+  completed: ['completed'],
+  failed: ['failed'],
+  cancelled: ['failed'],
+};
+
+export function isFinalStatus(status: JobStatus): boolean {
+  return FINAL_STATUSES.includes(status);
 }
 
-async function viewJob(ctx: ServiceContext, job: AnyJob): Promise<JobView> {
-  const status = toStatus(await job.getState());
-  const result = status === 'completed' ? await ctx.results.read(job.id as string) : null;
-  return {
+/**
+ * One job with its result once completed.
+ * @throws GlassboxError 404 for an unknown id, 503 without Redis.
+ */
+export async function getJob(ctx: ServiceContext, id: string): Promise<JobView> {
+  const job = await findJob(ctx, id);
+  if (job) {
+    const state = await withQueue(() => job.getState());
+    return viewJob(job, state, await readResult(ctx, job, state));
+  }
+  const removed = ID_PATTERN.test(id)
+    ? await withQueue(() => readRemovedJob(ctx.redis, ctx.config.QUEUE_PREFIX, id))
+    : null;
+  if (removed) return viewRemovedJob(removed);
+  throw new GlassboxError('GBX_ERR_JOB_NOT_FOUND', `no job with id ${id}`);
+}
+
+const listQuerySchema = z
+  .object({
+    status: z.enum(JOB_STATUSES).optional(),
+    type: z.string().min(1).max(64).optional(),
+    modelId: z.string().min(1).max(64).optional(),
+    first: z.coerce.number().int().min(1).max(100).default(20),
+    after: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export type JobListQuery = z.input<typeof listQuerySchema>;
+
+/** One page of jobs, newest first; `nextCursor` is null on the last page. */
+export interface JobPage {
+  items: JobView[];
+  nextCursor: string | null;
+}
+
+/**
+ * Jobs matching the filters, newest first, `first` at a time after the cursor `after`.
+ * Limitation: every kept job of the requested statuses is read from Redis to filter and sort,
+ * because BullMQ keeps no index by model or creation time across states; jobs are kept for
+ * seven days, which bounds the scan.
+ * @throws GlassboxError 400 naming bad filters or a bad cursor, 503 without Redis.
+ */
+export async function listJobs(ctx: ServiceContext, query: unknown): Promise<JobPage> {
+  const parsed = listQuerySchema.safeParse(query ?? {});
+  if (!parsed.success) {
+    throw validationError(parsed.error.issues.flatMap(issueProblems));
+  }
+  const { status, type, modelId, first, after } = parsed.data;
+  const cursor = after === undefined ? null : decodeCursor(after);
+
+  const views = await withQueue(() => collectViews(ctx, status));
+  const matching = views
+    .filter(
+      (v) =>
+        (status === undefined || v.status === status) && (type === undefined || v.type === type),
+    )
+    .filter((v) => modelId === undefined || v.modelId === modelId)
+    .sort(newestFirst)
+    .filter((v) => cursor === null || newestFirst(v, cursor) > 0);
+  const items = matching.slice(0, first);
+  const last = items[items.length - 1];
+
+  return { items, nextCursor: matching.length > first && last ? jobCursor(last) : null };
+}
+
+async function collectViews(
+  ctx: ServiceContext,
+  status: JobStatus | undefined,
+): Promise<JobView[]> {
+  const states =
+    status === undefined
+      ? [...new Set(Object.values(STATES_BY_STATUS).flat())]
+      : STATES_BY_STATUS[status];
+  const views: JobView[] = [];
+  for (const state of states) {
+    for (const job of await ctx.queue.getJobs([state], 0, -1)) {
+      if (job) views.push(viewJob(job, state, undefined));
+    }
+  }
+  if (status === undefined || status === 'cancelled') {
+    const removed = await listRemovedJobs(ctx.redis, ctx.config.QUEUE_PREFIX);
+    views.push(...removed.map(viewRemovedJob));
+  }
+
+  return views;
+}
+
+/** One problem per bad field; an unknown parameter is named by its own path. */
+function issueProblems(issue: z.core.$ZodIssue): FieldProblem[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'unknown' }));
+  }
+  return [{ path: issue.path.join('.'), message: issue.message }];
+}
+
+type CursorKey = Pick<JobView, 'createdAt' | 'id'>;
+
+/** Orders newest first, ties broken by id, so that a cursor names one position exactly. */
+function newestFirst(a: CursorKey, b: CursorKey): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** The cursor that pages on from this job. */
+export function jobCursor(view: CursorKey): string {
+  return Buffer.from(JSON.stringify([view.createdAt, view.id])).toString('base64url');
+}
+
+function decodeCursor(text: string): CursorKey {
+  try {
+    const [createdAt, id] = JSON.parse(
+      Buffer.from(text, 'base64url').toString('utf8'),
+    ) as unknown[];
+    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
+  } catch {
+    // Reported below like any other malformed cursor.
+  }
+  throw validationError([{ path: 'after', message: 'not a cursor this service issued' }]);
+}
+
+/**
+ * Cancels a job. A queued job is removed and reads as cancelled from then on; a running one
+ * is flagged, stops at its next model batch and ends as cancelled.
+ * @returns the job as it stands: `cancelled`, or still `running` until the worker sees the flag.
+ * @throws GlassboxError 404 for an unknown id, 409 when the job has already finished.
+ */
+export async function cancelJob(ctx: ServiceContext, id: string): Promise<JobView> {
+  const current = await getJob(ctx, id);
+  if (current.status === 'cancelled') return current;
+  if (current.status === 'completed' || current.status === 'failed') {
+    throw new GlassboxError('GBX_ERR_JOB_FINISHED', `job ${id} has already ${current.status}`);
+  }
+  const prefix = ctx.config.QUEUE_PREFIX;
+  await withQueue(() => requestCancellation(ctx.redis, prefix, id));
+  if (current.status === 'queued') {
+    const job = await findJob(ctx, id);
+    // A job that a worker took meanwhile is locked and cannot be removed; the flag stops it.
+    const removed = job
+      ? await job.remove().then(
+          () => true,
+          () => false,
+        )
+      : false;
+    if (removed) {
+      const record: CancelledJobRecord = {
+        id,
+        type: current.type,
+        modelId: current.modelId,
+        createdAt: current.createdAt,
+        cancelledAt: new Date().toISOString(),
+      };
+      await withQueue(() => recordRemovedJob(ctx.redis, prefix, record));
+      return viewRemovedJob(record);
+    }
+  }
+
+  return getJob(ctx, id);
+}
+
+/**
+ * Follows a job: yields its view whenever status or progress changes, and ends after the view
+ * with a final status (completed, failed, cancelled).
+ * Note: each watcher reads the job every `intervalMs`; a watcher that is closed stops reading.
+ * @throws GlassboxError 404 from the first read for an unknown id.
+ */
+export function watchJob(
+  ctx: ServiceContext,
+  id: string,
+  intervalMs = 200,
+): AsyncIterableIterator<JobView> {
+  let lastSeen: string | undefined;
+  let finished = false;
+  const iterator: AsyncIterableIterator<JobView> = {
+    async next(): Promise<IteratorResult<JobView>> {
+      while (!finished) {
+        const view = await getJob(ctx, id);
+        const seen = `${view.status}:${view.progress}`;
+        if (seen !== lastSeen) {
+          lastSeen = seen;
+          finished = isFinalStatus(view.status);
+          return { value: view, done: false };
+        }
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      }
+      return { value: undefined, done: true };
+    },
+    async return(): Promise<IteratorResult<JobView>> {
+      finished = true;
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+
+  return iterator;
+}
+
+async function findJob(ctx: ServiceContext, id: string): Promise<AnyJob | undefined> {
+  if (!ID_PATTERN.test(id)) return undefined;
+  return withQueue(() => ctx.queue.getJob(id));
+}
+
+async function readResult(
+  ctx: ServiceContext,
+  job: AnyJob,
+  state: string,
+): Promise<unknown | null> {
+  return state === 'completed' ? ctx.results.read(job.id as string) : null;
+}
+
+/** A queue job as the API shows it; `result` undefined leaves it out (lists). */
+function viewJob(job: AnyJob, state: string, result: unknown | null | undefined): JobView {
+  const failure = state === 'failed' ? decodeFailure(job.failedReason) : null;
+  const status = toStatus(state, failure);
+  const data = job.data as { modelId?: unknown } | undefined;
+  const view: JobView = {
     id: job.id as string,
     type: job.name,
+    modelId: typeof data?.modelId === 'string' ? data.modelId : null,
     status,
     progress: status === 'completed' ? 1 : typeof job.progress === 'number' ? job.progress : 0,
     attempts: job.attemptsMade,
     createdAt: new Date(job.timestamp).toISOString(),
     startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : null,
-    finishedAt: job.finishedOn && status !== 'running' ? new Date(job.finishedOn).toISOString() : null,
-    result,
-    error: status === 'failed' ? decodeFailure(job.failedReason) : null,
+    finishedAt:
+      job.finishedOn && status !== 'running' ? new Date(job.finishedOn).toISOString() : null,
+    error: failure,
+  };
+  if (result !== undefined) view.result = result;
+
+  return view;
+}
+
+function viewRemovedJob(record: CancelledJobRecord): JobView {
+  return {
+    id: record.id,
+    type: record.type,
+    modelId: record.modelId,
+    status: 'cancelled',
+    progress: 0,
+    attempts: 0,
+    createdAt: record.createdAt,
+    startedAt: null,
+    finishedAt: record.cancelledAt,
+    result: null,
+    error: { code: 'GBX_ERR_JOB_CANCELLED', message: 'cancelled before it started' },
   };
 }
 
-/** BullMQ states mapped onto the four the API promises. */
-function toStatus(state: string): JobStatus {
+/** BullMQ states mapped onto the statuses the API promises. */
+function toStatus(state: string, failure: JobFailure | null): JobStatus {
   if (state === 'active') return 'running';
   if (state === 'completed') return 'completed';
-  if (state === 'failed') return 'failed';
+  if (state === 'failed') return failure?.code === 'GBX_ERR_JOB_CANCELLED' ? 'cancelled' : 'failed';
   return 'queued';
+}
+
+async function withQueue<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw err instanceof GlassboxError ? err : queueUnavailable(err);
+  }
 }
 
 export function queueUnavailable(err: unknown): GlassboxError {

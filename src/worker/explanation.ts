@@ -31,6 +31,8 @@ export interface ExplanationRun {
   batchRows: number;
   /** Receives the fraction of model rows done, 0..1. */
   onProgress: (fraction: number) => void | Promise<void>;
+  /** Throws when the job has been cancelled; called after every batch. */
+  checkCancelled?: () => Promise<void>;
 }
 
 export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobResult> {
@@ -49,9 +51,10 @@ export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobRes
     link: payload.params.link,
     batchRows: run.batchRows,
     modelEvaluations: 0,
-    onRows: (rows) => {
+    onRows: async (rows) => {
       rowsDone += rows;
-      return run.onProgress(Math.min(0.99, rowsDone / expectedRows));
+      await run.onProgress(Math.min(0.99, rowsDone / expectedRows));
+      await run.checkCancelled?.();
     },
   };
   const bg = toBackground(payload.background);

@@ -18,6 +18,8 @@ export interface JobRun {
   config: Config;
   /** Receives the fraction done, 0..1; throttled before it reaches Redis. */
   onProgress: (fraction: number) => Promise<void>;
+  /** Throws JobCancelledError once the job has been cancelled; call it between batches. */
+  checkCancelled: () => Promise<void>;
 }
 
 export interface JobOutcome {
@@ -48,6 +50,7 @@ async function handleExplanation(run: JobRun): Promise<JobOutcome> {
     cached,
     batchRows: run.config.BATCH_ROWS,
     onProgress: run.onProgress,
+    checkCancelled: run.checkCancelled,
   });
   return {
     result,

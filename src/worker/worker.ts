@@ -4,6 +4,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
+import { isCancellationRequested, JobCancelledError } from '../jobs/cancellation.js';
 import { encodeFailure, QUEUE_NAME } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
@@ -65,8 +66,16 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
   try {
     const handler = JOB_HANDLERS[job.name];
     if (!handler) throw new GlassboxError('GBX_ERR_UNSUPPORTED', `unknown job type ${job.name}`);
+    const checkCancelled = cancellationCheck(deps, job);
+    await checkCancelled();
     const tensorsBefore = tf.memory().numTensors;
-    const outcome = await handler({ job, cache, config: deps.config, onProgress: throttledProgress(job) });
+    const outcome = await handler({
+      job,
+      cache,
+      config: deps.config,
+      onProgress: throttledProgress(job),
+      checkCancelled,
+    });
     await deps.results.write(job.id as string, outcome.result);
     log.info(
       {
@@ -84,6 +93,11 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
 
 /** Errors the job itself caused fail it at once; anything else is retried. */
 function asJobError(err: unknown, log: Logger): Error {
+  if (err instanceof JobCancelledError) {
+    log.info('job cancelled');
+    const failure = { code: 'GBX_ERR_JOB_CANCELLED', message: err.message };
+    return new UnrecoverableError(encodeFailure(failure));
+  }
   if (err instanceof GlassboxError && err.statusCode < 500) {
     return new UnrecoverableError(encodeFailure({ code: err.code, message: err.message }));
   }
@@ -99,5 +113,15 @@ function throttledProgress(job: Job): (fraction: number) => Promise<void> {
     if (now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
     await job.updateProgress(Math.round(fraction * 1000) / 1000);
+  };
+}
+
+/** Reads the job's cancellation flag; one Redis read per call, made between model batches. */
+function cancellationCheck(deps: WorkerDeps, job: Job): () => Promise<void> {
+  const jobId = job.id as string;
+  return async () => {
+    if (await isCancellationRequested(deps.connection, deps.config.QUEUE_PREFIX, jobId)) {
+      throw new JobCancelledError(jobId);
+    }
   };
 }

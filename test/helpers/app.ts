@@ -11,12 +11,17 @@ import { createLogger } from '../../src/log/logger.js';
 import { ModelStore } from '../../src/models/store.js';
 import type { ServiceContext } from '../../src/services/context.js';
 import { selectBackend } from '../../src/tf/backend.js';
+import { SpecChecker, UNDOCUMENTED_ROUTE, type RecordedResponse } from './openapi.js';
 import { requireRedis, uniquePrefix } from './redis.js';
 
 export interface TestApp {
   app: FastifyInstance;
   ctx: ServiceContext;
   config: Config;
+  /** `METHOD /route` of every route the app registered. */
+  routes: string[];
+  /** Every response the app sent to a route, checked against openapi.yaml on close. */
+  responses: RecordedResponse[];
   close(): Promise<void>;
 }
 
@@ -37,18 +42,57 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const redis = createRedis(config, false);
   const queue = createJobQueue(config, redis);
   const ctx: ServiceContext = { config, models, results, queue, redis };
-  const app = await buildApp({ ctx, logger: createLogger('silent') });
+  const routes: string[] = [];
+  const app = await buildApp({
+    ctx,
+    logger: createLogger('silent'),
+    onRoute: (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      for (const method of methods) routes.push(`${method} ${route.url}`);
+    },
+  });
+  const responses = recordResponses(app);
   await app.ready();
+  const spec = await SpecChecker.load();
   return {
     app,
     ctx,
     config,
+    routes,
+    responses,
     close: async () => {
       await app.close();
       await queue.obliterate({ force: true }).catch(() => undefined);
       await queue.close();
       await redis.quit();
       await rm(storeDir, { recursive: true, force: true });
+      spec.assertConforms(responses.filter((r) => !UNDOCUMENTED_ROUTE.test(r.route)));
     },
   };
+}
+
+/** Keeps every response sent by a route, for the spec check. */
+function recordResponses(app: FastifyInstance): RecordedResponse[] {
+  const responses: RecordedResponse[] = [];
+  app.addHook('onSend', async (request, reply, payload) => {
+    const route = request.routeOptions.url;
+    if (route === undefined) return payload;
+    const body =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.isBuffer(payload)
+          ? payload.toString('utf8')
+          : undefined;
+    const contentType = reply.getHeader('content-type');
+    responses.push({
+      method: request.method,
+      route,
+      status: reply.statusCode,
+      contentType: typeof contentType === 'string' ? contentType : undefined,
+      body,
+    });
+    return payload;
+  });
+
+  return responses;
 }

@@ -66,16 +66,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => sendProblem(err, request, reply));
 
   app.setNotFoundHandler((request, reply) => {
-    const { status, title } = describeCode('GBX_ERR_ROUTE_NOT_FOUND');
-    return reply
-      .code(status)
-      .type('application/problem+json')
-      .send({
-        type: 'https://glassbox.dev/problems/gbx_err_route_not_found',
-        title,
-        status,
-        detail: `no route ${request.method} ${request.url}`,
-        code: 'GBX_ERR_ROUTE_NOT_FOUND',
-      });
+    const body = problem('GBX_ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url}`);
+    return reply.code(body.status).type('application/problem+json').send(body);
   });
 }

@@ -1,0 +1,81 @@
+// Job cancellation: the API raises a flag in Redis, the worker checks it between model batches.
+import type { Redis } from 'ioredis';
+import { QUEUE_NAME } from './queue.js';
+
+/** How long a cancellation flag or a record of a removed job is kept, in seconds. */
+const CANCELLATION_TTL_S = 7 * 24 * 3600;
+
+/** What the API keeps of a queued job it removed, so the job still reads as cancelled. */
+export interface CancelledJobRecord {
+  id: string;
+  type: string;
+  modelId: string | null;
+  createdAt: string;
+  cancelledAt: string;
+}
+
+/** Thrown inside a running job when its cancellation flag is seen; ends the job as cancelled. */
+export class JobCancelledError extends Error {
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} was cancelled`);
+    this.name = 'JobCancelledError';
+  }
+}
+
+function flagKey(prefix: string, jobId: string): string {
+  return `${prefix}:${QUEUE_NAME}:cancel:${jobId}`;
+}
+
+function removedKey(prefix: string): string {
+  return `${prefix}:${QUEUE_NAME}:cancelled`;
+}
+
+/** Raises the flag a worker checks between batches. */
+export async function requestCancellation(
+  redis: Redis,
+  prefix: string,
+  jobId: string,
+): Promise<void> {
+  await redis.set(flagKey(prefix, jobId), '1', 'EX', CANCELLATION_TTL_S);
+}
+
+export async function isCancellationRequested(
+  redis: Redis,
+  prefix: string,
+  jobId: string,
+): Promise<boolean> {
+  return (await redis.exists(flagKey(prefix, jobId))) === 1;
+}
+
+/**
+ * Keeps the record of a queued job that was removed before it ran.
+ * Limitation: records live in one hash whose expiry is renewed by every cancellation, so old
+ * records outlive the seven days jobs are kept while cancellations keep coming, because Redis
+ * expires whole keys, not hash fields.
+ */
+export async function recordRemovedJob(
+  redis: Redis,
+  prefix: string,
+  record: CancelledJobRecord,
+): Promise<void> {
+  const key = removedKey(prefix);
+  await redis
+    .multi()
+    .hset(key, record.id, JSON.stringify(record))
+    .expire(key, CANCELLATION_TTL_S)
+    .exec();
+}
+
+export async function readRemovedJob(
+  redis: Redis,
+  prefix: string,
+  jobId: string,
+): Promise<CancelledJobRecord | null> {
+  const text = await redis.hget(removedKey(prefix), jobId);
+  return text === null ? null : (JSON.parse(text) as CancelledJobRecord);
+}
+
+export async function listRemovedJobs(redis: Redis, prefix: string): Promise<CancelledJobRecord[]> {
+  const all = await redis.hvals(removedKey(prefix));
+  return all.map((text) => JSON.parse(text) as CancelledJobRecord);
+}
