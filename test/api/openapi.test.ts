@@ -36,6 +36,16 @@ describe('openapi.yaml', () => {
     expect(documented.filter((r) => !registered.includes(r))).toEqual([]);
   });
 
+  it('lists exactly the error codes of the catalogue', async () => {
+    const { parse } = await import('yaml');
+    const { readFile } = await import('node:fs/promises');
+    const doc = parse(await readFile(new URL('../../openapi.yaml', import.meta.url), 'utf8'));
+    const { ERROR_CODES } = await import('../../src/errors.js');
+    expect([...doc.components.schemas.Problem.properties.code.enum].sort()).toEqual(
+      [...ERROR_CODES].sort(),
+    );
+  });
+
   it('is served as /openapi.json', async () => {
     const res = await request(t.app.server).get('/openapi.json');
     expect(res.status).toBe(200);

@@ -9,6 +9,7 @@ export default class SummaryReporter implements Reporter {
     for (const module of testModules) {
       // A module that failed as a whole (a hook or an import threw) fails every test it skipped.
       const moduleFailed = module.state() === 'failed';
+      const failedBefore = failed;
       let tests = 0;
       for (const test of module.children.allTests()) {
         tests++;
@@ -17,7 +18,8 @@ export default class SummaryReporter implements Reporter {
         else if (state === 'failed' || moduleFailed) failed++;
         else skipped++;
       }
-      if (moduleFailed && tests === 0) failed++;
+      // A failing hook after passing tests (afterAll, say) still fails the module: count it once.
+      if (moduleFailed && (tests === 0 || failed === failedBefore)) failed++;
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
