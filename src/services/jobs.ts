@@ -51,9 +51,14 @@ export function isFinalStatus(status: JobStatus): boolean {
  * @throws GlassboxError 404 for an unknown id, 503 without Redis.
  */
 export async function getJob(ctx: ServiceContext, id: string): Promise<JobView> {
-  const job = await findJob(ctx, id);
+  let job = await findJob(ctx, id);
   if (job) {
-    const state = await withQueue(() => job.getState());
+    const state = await withQueue(() => job!.getState());
+    // The job may have finished between reading it and reading its state: read it again so
+    // that attempts and finishedAt agree with the state.
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
+      job = (await findJob(ctx, id)) ?? job;
+    }
     return viewJob(job, state, await readResult(ctx, job, state));
   }
   const removed = ID_PATTERN.test(id)
