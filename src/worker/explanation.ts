@@ -37,8 +37,8 @@ export interface ExplanationRun {
   payload: ExplanationPayload;
   cached: CachedModel;
   batchRows: number;
-  /** Most varying features exact_shap enumerates. */
-  exactMaxFeatures: number;
+  /** Most varying features exact_shap enumerates; defaults to 16. */
+  exactMaxFeatures?: number;
   /** Receives the fraction of model rows done, 0..1. */
   onProgress: (fraction: number) => void | Promise<void>;
   /** Throws when the job has been cancelled; called after every batch. */

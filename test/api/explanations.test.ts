@@ -223,7 +223,10 @@ describe('POST /v1/explanations, method options', () => {
   });
 
   it('allows exact_shap up to EXACT_SHAP_MAX_FEATURES', async () => {
-    const wide = await buildTestApp({ EXACT_SHAP_MAX_FEATURES: '30' });
+    const wide = await buildTestApp({
+      EXACT_SHAP_MAX_FEATURES: '30',
+      MAX_JOB_ROWS: '10000000000',
+    });
     try {
       const files = modelFiles(fixtureModelDir('breast-cancer'));
       const uploaded = await request(wide.app.server)
