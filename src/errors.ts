@@ -16,6 +16,7 @@ const catalogue = {
   GBX_ERR_UNSUPPORTED: { status: 400, title: 'Not supported yet' },
   GBX_ERR_MODEL_NOT_FOUND: { status: 404, title: 'No such model' },
   GBX_ERR_JOB_NOT_FOUND: { status: 404, title: 'No such job' },
+  GBX_ERR_DATASET_NOT_FOUND: { status: 404, title: 'No such dataset' },
   GBX_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   GBX_ERR_QUEUE_UNAVAILABLE: { status: 503, title: 'The job queue cannot be reached' },
   GBX_ERR_MODEL_LOAD: { status: 500, title: 'The model could not be loaded' },

@@ -35,6 +35,8 @@ export const configSchema = z.object({
   MAX_NSAMPLES: positiveInt(200_000),
   /** Most model evaluations (rows) one job may need; larger requests get a 400. */
   MAX_JOB_ROWS: positiveInt(1_000_000_000),
+  /** Most features `exact_shap` accepts; it evaluates 2^M coalitions per instance. */
+  EXACT_SHAP_MAX_FEATURES: z.coerce.number().int().min(1).max(30).default(16),
   /** Rows handed to the model in one predict call. */
   BATCH_ROWS: positiveInt(65_536),
   /** Largest JSON request body, in bytes. */

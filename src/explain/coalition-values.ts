@@ -57,17 +57,29 @@ export async function linkedOutputs(
   return out;
 }
 
-/** Weighted mean over the background of the linked outputs: the base value per output. */
+/**
+ * The link of the weighted mean model output over the background: the base value per output,
+ * equal to v(empty coalition).
+ */
 export async function backgroundMean(ctx: EvaluationContext, bg: Background): Promise<Float64Array> {
-  const linked = await linkedOutputs(ctx, bg.rows, bg.count);
+  const raw = await runModel(ctx, bg.rows, bg.count);
   const mean = new Float64Array(ctx.outputCount);
-  accumulateMean(linked, 0, bg, ctx.outputCount, mean, 0);
-  return mean;
+  accumulateMean(raw, 0, bg, ctx.outputCount, mean, 0);
+  return linkInPlace(ctx.link, mean);
+}
+
+function linkInPlace(link: LinkName, values: Float64Array): Float64Array {
+  if (link === 'identity') return values;
+  for (let i = 0; i < values.length; i++) values[i] = applyLink(link, values[i]);
+  return values;
 }
 
 /**
- * The value function v(S) for each coalition S: the weighted mean over background rows b of
- * link(f(z)), where z takes the instance's values on the features in S and b's elsewhere.
+ * The value function v(S) for each coalition S: link(E_b[f(z)]), the link of the weighted mean
+ * over background rows b of f(z), where z takes the instance's values on the features in S and
+ * b's elsewhere. The link is applied to the expectation, not averaged over the background, as
+ * the KernelSHAP paper and the reference implementation define it; an average of log-odds would
+ * let one saturated background row dominate every coalition.
  * @param features - indices into the row of the features the masks refer to.
  * @param masks - coalitionCount × features.length, 1 where the feature is in the coalition.
  * @returns coalitionCount × outputCount values, row-major.
@@ -86,12 +98,12 @@ export async function coalitionValues(
   for (let start = 0; start < coalitionCount; start += perBatch) {
     const end = Math.min(coalitionCount, start + perBatch);
     const rows = maskedRows(instance, bg, features, masks, start, end);
-    const linked = await linkedOutputs(ctx, rows, (end - start) * bg.count);
+    const raw = await runModel(ctx, rows, (end - start) * bg.count);
     for (let c = start; c < end; c++) {
-      accumulateMean(linked, (c - start) * bg.count * k, bg, k, values, c * k);
+      accumulateMean(raw, (c - start) * bg.count * k, bg, k, values, c * k);
     }
   }
-  return values;
+  return linkInPlace(ctx.link, values);
 }
 
 /** Rows for coalitions [start, end): background copies with coalition features from the instance. */
@@ -120,7 +132,7 @@ function maskedRows(
 }
 
 function accumulateMean(
-  linked: Float64Array,
+  linked: ArrayLike<number>,
   from: number,
   bg: Background,
   k: number,

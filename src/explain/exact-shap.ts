@@ -9,18 +9,20 @@ import {
 } from './coalition-values.js';
 import { reshape, varyingFeatures, type ShapleyResult } from './kernel-shap.js';
 
-/** Enumeration doubles with each feature; past this many features it is refused. */
-export const EXACT_SHAP_MAX_FEATURES = 16;
+/** Enumeration doubles with each feature; past this many varying features it is refused. */
+export const DEFAULT_EXACT_SHAP_MAX_FEATURES = 16;
 
 /**
  * phi_i = sum over S not containing i of |S|! (M - |S| - 1)! / M! * (v(S + i) - v(S)),
  * with v(S) the background mean of link(f) where features in S take the instance's values.
  * All 2^M coalitions of the varying features are evaluated, so the cost is 2^M × background rows.
+ * @param maxFeatures - most varying features allowed; more throws before any model call.
  */
 export async function exactShap(
   ctx: EvaluationContext,
   instances: number[][],
   bg: Background,
+  maxFeatures = DEFAULT_EXACT_SHAP_MAX_FEATURES,
 ): Promise<ShapleyResult> {
   const k = ctx.outputCount;
   const base = await backgroundMean(ctx, bg);
@@ -31,7 +33,7 @@ export async function exactShap(
   for (let i = 0; i < instances.length; i++) {
     const varying = varyingFeatures(instances[i], bg);
     const m = varying.length;
-    if (m > EXACT_SHAP_MAX_FEATURES) {
+    if (m > maxFeatures) {
       throw new Error(`exact Shapley values over ${m} features need 2^${m} coalitions`);
     }
     const count = 2 ** m;

@@ -9,6 +9,7 @@ import {
   type Background,
   type EvaluationContext,
 } from './coalition-values.js';
+import { lassoEntryOrder } from './lasso.js';
 import { createRandom, type Random } from './random.js';
 
 /** Coalitions to evaluate and their regression weights. */
@@ -20,6 +21,8 @@ export interface CoalitionPlan {
   featureCount: number;
   /** True when every proper coalition was enumerated, so the result is exact. */
   exhaustive: boolean;
+  /** Index of the first sampled coalition; coalitions before it were enumerated. */
+  firstSampled: number;
 }
 
 /** The `auto` budget: 2M + 2048 coalitions, at most every proper coalition. */
@@ -68,11 +71,12 @@ export function planCoalitions(featureCount: number, budget: number, rng: Random
     });
   }
 
+  const firstSampled = plan.count;
   if (fullSizes < sizeCount && samplesLeft > 0) {
     sampleRemainingSizes(plan, rng, sizeWeights, fullSizes, pairedCount, samplesLeft);
   }
 
-  return { ...plan.finish(), featureCount: m, exhaustive };
+  return { ...plan.finish(), featureCount: m, exhaustive, firstSampled };
 }
 
 /** Kernel weight per subset size 1..sizeCount, paired sizes counted twice, summing to 1. */
@@ -292,10 +296,92 @@ function solveSymmetric(a: Float64Array, b: Float64Array, q: number, k: number):
   return Float64Array.from(x.to1DArray());
 }
 
+/** Independent groups the sampled coalitions are split into for the error estimate. */
+export const ERROR_GROUPS = 10;
+
+/**
+ * Standard error of each Shapley value from the sampling, by batch means: the sampled
+ * coalitions are dealt into G groups (complementary pairs kept together); each group, with the
+ * enumerated coalitions and its weights scaled to carry all the sampled kernel weight, gives an
+ * independent estimate phi_g. The full estimate pools G groups, so its variance is about
+ * var(phi_g) / G. Enumerated coalitions carry no sampling error, so an exhaustive plan gives 0.
+ * @returns M × outputCount standard errors; zeros when fewer than 2 groups can be formed.
+ */
+export function samplingErrors(
+  plan: CoalitionPlan,
+  values: Float64Array,
+  fx: ArrayLike<number>,
+  base: ArrayLike<number>,
+  outputCount: number,
+): Float64Array {
+  const m = plan.featureCount;
+  const k = outputCount;
+  const sampled = plan.coalitionCount - plan.firstSampled;
+  const groups = Math.min(ERROR_GROUPS, Math.floor(sampled / 2));
+  const errors = new Float64Array(m * k);
+  if (groups < 2) return errors;
+
+  const estimates = Array.from({ length: groups }, (_, g) =>
+    solveShapleyRegression(...groupPlan(plan, values, k, g, groups), fx, base, k),
+  );
+  for (let i = 0; i < m * k; i++) {
+    let mean = 0;
+    for (const phi of estimates) mean += phi[i] / groups;
+    let squares = 0;
+    for (const phi of estimates) squares += (phi[i] - mean) ** 2;
+    errors[i] = Math.sqrt(squares / (groups - 1) / groups);
+  }
+  return errors;
+}
+
+/** The enumerated coalitions plus sampled group g of `groups`, reweighted. */
+function groupPlan(
+  plan: CoalitionPlan,
+  values: Float64Array,
+  k: number,
+  g: number,
+  groups: number,
+): [CoalitionPlan, Float64Array] {
+  const m = plan.featureCount;
+  const chosen: number[] = [];
+  for (let c = 0; c < plan.firstSampled; c++) chosen.push(c);
+  let sampledWeight = 0;
+  let groupWeight = 0;
+  for (let c = plan.firstSampled; c < plan.coalitionCount; c++) {
+    sampledWeight += plan.weights[c];
+    if (Math.floor((c - plan.firstSampled) / 2) % groups !== g) continue;
+    chosen.push(c);
+    groupWeight += plan.weights[c];
+  }
+  const scale = groupWeight > 0 ? sampledWeight / groupWeight : 0;
+  const masks = new Uint8Array(chosen.length * m);
+  const weights = new Float64Array(chosen.length);
+  const groupValues = new Float64Array(chosen.length * k);
+  chosen.forEach((c, i) => {
+    masks.set(plan.masks.subarray(c * m, (c + 1) * m), i * m);
+    weights[i] = c < plan.firstSampled ? plan.weights[c] : plan.weights[c] * scale;
+    groupValues.set(values.subarray(c * k, (c + 1) * k), i * k);
+  });
+  const sub: CoalitionPlan = {
+    masks,
+    weights,
+    coalitionCount: chosen.length,
+    featureCount: m,
+    exhaustive: false,
+    firstSampled: plan.firstSampled,
+  };
+  return [sub, groupValues];
+}
+
 /** Options of one KernelSHAP run. */
 export interface KernelShapOptions {
   nsamples: number | 'auto';
   seed: number;
+  /**
+   * Keep only this many features per output, chosen by their order of entry on the weighted
+   * lasso path; the rest get 0. Absent or null: every feature is kept.
+   */
+  l1Features?: number | null;
 }
 
 /** Shapley values of several instances, laid out values[instance][feature][output]. */
@@ -303,6 +389,8 @@ export interface ShapleyResult {
   baseValues: number[];
   outputs: number[][];
   values: number[][][];
+  /** Standard error of each value from sampling, [instance][feature][output]; 0 when exact. */
+  errors?: number[][][];
   /** Coalitions evaluated per instance (the largest over instances). */
   nsamples: number;
 }
@@ -323,6 +411,7 @@ export async function kernelShap(
   const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
   const rng = createRandom(options.seed);
   const values: number[][][] = [];
+  const errors: number[][][] = [];
   let nsamples = 0;
 
   for (let i = 0; i < instances.length; i++) {
@@ -330,6 +419,7 @@ export async function kernelShap(
     const fxi = fx.subarray(i * k, (i + 1) * k);
     const varying = varyingFeatures(x, bg);
     const phi = new Float64Array(bg.width * k);
+    const error = new Float64Array(bg.width * k);
     if (varying.length === 1) {
       for (let o = 0; o < k; o++) phi[varying[0] * k + o] = fxi[o] - base[o];
     } else if (varying.length > 1) {
@@ -338,13 +428,71 @@ export async function kernelShap(
       const plan = planCoalitions(varying.length, budget, rng);
       nsamples = Math.max(nsamples, plan.coalitionCount);
       const v = await coalitionValues(ctx, x, bg, varying, plan.masks, plan.coalitionCount);
-      const solved = solveShapleyRegression(plan, v, fxi, base, k);
-      varying.forEach((f, j) => phi.set(solved.subarray(j * k, (j + 1) * k), f * k));
+      const select = options.l1Features ?? varying.length;
+      const solved =
+        select < varying.length
+          ? solveSelected(plan, v, fxi, base, k, select)
+          : solveShapleyRegression(plan, v, fxi, base, k);
+      // Limitation: no error estimate under l1 selection, because the selected set itself
+      // would change from one group of coalitions to the next.
+      const spread =
+        select < varying.length
+          ? new Float64Array(varying.length * k)
+          : samplingErrors(plan, v, fxi, base, k);
+      varying.forEach((f, j) => {
+        phi.set(solved.subarray(j * k, (j + 1) * k), f * k);
+        error.set(spread.subarray(j * k, (j + 1) * k), f * k);
+      });
     }
     values.push(reshape(phi, bg.width, k));
+    errors.push(reshape(error, bg.width, k));
   }
 
-  return { baseValues: Array.from(base), outputs: reshape(fx, instances.length, k), values, nsamples };
+  const outputs = reshape(fx, instances.length, k);
+  const selecting = options.l1Features != null;
+  return {
+    baseValues: Array.from(base),
+    outputs,
+    values,
+    errors: selecting ? undefined : errors,
+    nsamples,
+  };
+}
+
+/**
+ * The constrained regression over the `count` features that enter the weighted lasso path
+ * first, one output at a time (each output picks its own features); the others get 0.
+ */
+function solveSelected(
+  plan: CoalitionPlan,
+  values: Float64Array,
+  fx: ArrayLike<number>,
+  base: ArrayLike<number>,
+  k: number,
+  count: number,
+): Float64Array {
+  const m = plan.featureCount;
+  const n = plan.coalitionCount;
+  const phi = new Float64Array(m * k);
+  const x = Float64Array.from(plan.masks);
+  for (let o = 0; o < k; o++) {
+    const y = new Float64Array(n);
+    for (let c = 0; c < n; c++) y[c] = values[c * k + o] - base[o];
+    const chosen = lassoEntryOrder(x, y, plan.weights, n, m).slice(0, count);
+    if (chosen.length === 1) {
+      phi[chosen[0] * k + o] = fx[o] - base[o];
+      continue;
+    }
+    const masks = new Uint8Array(n * chosen.length);
+    for (let c = 0; c < n; c++) {
+      chosen.forEach((f, j) => (masks[c * chosen.length + j] = plan.masks[c * m + f]));
+    }
+    const reduced: CoalitionPlan = { ...plan, masks, featureCount: chosen.length };
+    const column = Float64Array.from({ length: n }, (_, c) => values[c * k + o]);
+    const solved = solveShapleyRegression(reduced, column, [fx[o]], [base[o]], 1);
+    chosen.forEach((f, j) => (phi[f * k + o] = solved[j]));
+  }
+  return phi;
 }
 
 /** Indices of the features on which some background row differs from the instance. */
@@ -365,6 +513,7 @@ export function varyingFeatures(x: ArrayLike<number>, bg: Background): number[] 
 /** Splits a row-major array into rows × cols nested arrays. */
 export function reshape(data: ArrayLike<number>, rows: number, cols: number): number[][] {
   const out: number[][] = [];
-  for (let r = 0; r < rows; r++) out.push(Array.from({ length: cols }, (_, c) => data[r * cols + c]));
+  for (let r = 0; r < rows; r++)
+    out.push(Array.from({ length: cols }, (_, c) => data[r * cols + c]));
   return out;
 }

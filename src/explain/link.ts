@@ -19,3 +19,27 @@ export function applyLink(link: LinkName, value: number): number {
 export function isClipped(link: LinkName, value: number): boolean {
   return link === 'logit' && (value < LOGIT_EPSILON || value > 1 - LOGIT_EPSILON);
 }
+
+/**
+ * One warning per instance and output whose model output a logit link had to clip.
+ * @param outputs - link-space outputs, [instance][output].
+ */
+export function clippingWarnings(
+  link: LinkName,
+  outputs: number[][],
+  outputNames: string[],
+): string[] {
+  if (link !== 'logit') return [];
+  const bound = Math.log((1 - LOGIT_EPSILON) / LOGIT_EPSILON) - 1e-9;
+  const warnings: string[] = [];
+  outputs.forEach((row, i) =>
+    row.forEach((value, k) => {
+      if (Math.abs(value) < bound) return;
+      warnings.push(
+        `instance ${i}, output ${outputNames[k] ?? k}: probability clipped to ` +
+          `[${LOGIT_EPSILON}, 1 - ${LOGIT_EPSILON}] before the logit`,
+      );
+    }),
+  );
+  return warnings;
+}

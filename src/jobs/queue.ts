@@ -13,7 +13,13 @@ export const JOB_NAMES = {
 } as const;
 export type JobType = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
-export const EXPLANATION_METHODS = ['kernel_shap', 'exact_shap'] as const;
+export const EXPLANATION_METHODS = [
+  'kernel_shap',
+  'exact_shap',
+  'sampling_shap',
+  'lime',
+  'permutation_importance',
+] as const;
 export type ExplanationMethod = (typeof EXPLANATION_METHODS)[number];
 
 /** What a worker needs to run one explanation; checked again when the worker reads it. */
@@ -26,6 +32,39 @@ export const explanationPayloadSchema = z.object({
     nsamples: z.union([z.literal('auto'), z.number().int().positive()]),
     link: z.enum(['identity', 'logit']),
     seed: z.number().int(),
+    outputs: z
+      .union([z.enum(['all', 'top']), z.array(z.number().int().nonnegative())])
+      .default('all'),
+    /** Shapley methods: shrink the background to `size` weighted rows first. */
+    backgroundSummary: z
+      .object({ summarize: z.enum(['kmeans', 'sample']), size: z.number().int().positive() })
+      .optional(),
+    /** KernelSHAP only: features kept per output by l1 selection; null keeps all. */
+    l1Features: z.number().int().positive().nullable().default(null),
+    lime: z
+      .object({
+        numSamples: z.number().int().positive(),
+        numFeatures: z.number().int().positive().optional(),
+        featureSelection: z.enum([
+          'auto',
+          'forward_selection',
+          'highest_weights',
+          'lasso_path',
+          'none',
+        ]),
+        discretizer: z.enum(['none', 'quartile', 'decile']),
+        categorical: z.array(z.number().int().nonnegative()),
+        kernelWidth: z.number().positive().optional(),
+      })
+      .optional(),
+    permutation: z
+      .object({
+        labels: z.array(z.number()).optional(),
+        metric: z.enum(['accuracy', 'log_loss', 'mse', 'mae', 'r2']).optional(),
+        nRepeats: z.number().int().positive(),
+        groups: z.array(z.array(z.number().int().nonnegative()).min(1)).optional(),
+      })
+      .optional(),
   }),
 });
 

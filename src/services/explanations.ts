@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
-import { EXACT_SHAP_MAX_FEATURES } from '../explain/exact-shap.js';
 import { drawSeed } from '../explain/random.js';
 import {
   EXPLANATION_METHODS,
@@ -10,8 +9,12 @@ import {
   jobOptions,
   type ExplanationPayload,
 } from '../jobs/queue.js';
+import { FEATURE_SELECTIONS } from '../explain/lime.js';
+import { METRICS } from '../explain/permutation-importance.js';
+import { autoPermutationCount } from '../explain/sampling-shap.js';
 import type { ModelRecord } from '../models/store.js';
 import type { ServiceContext } from './context.js';
+import { getDataset } from './datasets.js';
 import { getModel } from './models.js';
 import { queueUnavailable } from './jobs.js';
 
@@ -22,6 +25,12 @@ const rowSchema = z.union([z.array(z.unknown()), z.record(z.string(), z.unknown(
 /** Values a float32 model input can hold; larger ones become Infinity inside the model. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
+const SHAPLEY_METHODS: string[] = ['exact_shap', 'kernel_shap', 'sampling_shap'];
+
+const featureRef = z.union([z.number().int().min(0), z.string().min(1)]);
+
+const L1_NUM_FEATURES = /^num_features\(([1-9][0-9]*)\)$/;
+
 function requestSchema(ctx: ServiceContext) {
   const { MAX_INSTANCES, MAX_BACKGROUND_ROWS, MAX_NSAMPLES } = ctx.config;
   return z
@@ -29,7 +38,12 @@ function requestSchema(ctx: ServiceContext) {
       modelId: z.string().min(1),
       method: z.enum(EXPLANATION_METHODS),
       instances: z.array(rowSchema).min(1).max(MAX_INSTANCES),
-      background: z.array(rowSchema).min(1).max(MAX_BACKGROUND_ROWS),
+      background: z
+        .union([
+          z.array(rowSchema).min(1).max(MAX_BACKGROUND_ROWS),
+          z.object({ datasetId: z.string().min(1) }).strict(),
+        ])
+        .optional(),
       params: z
         .object({
           nsamples: z
@@ -38,10 +52,41 @@ function requestSchema(ctx: ServiceContext) {
             })
             .default('auto'),
           link: z.enum(['identity', 'logit']).default('identity'),
-          seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+          seed: z
+            .number()
+            .int()
+            .min(0)
+            .max(2 ** 31 - 1)
+            .optional(),
+          outputs: z
+            .union([z.enum(['all', 'top']), z.array(z.number().int().min(0)).min(1)])
+            .default('all'),
+          l1Reg: z
+            .union([
+              z.literal('off'),
+              z.string().regex(L1_NUM_FEATURES, 'must be "off" or "num_features(k)" with k >= 1'),
+            ])
+            .default('off'),
+          background: z
+            .object({
+              summarize: z.enum(['kmeans', 'sample']),
+              size: z.number().int().min(1).max(MAX_BACKGROUND_ROWS),
+            })
+            .strict()
+            .optional(),
+          numSamples: z.number().int().min(10).max(MAX_NSAMPLES).default(5000),
+          numFeatures: z.number().int().min(1).optional(),
+          featureSelection: z.enum(FEATURE_SELECTIONS).default('auto'),
+          discretizer: z.enum(['none', 'quartile', 'decile']).default('none'),
+          categorical: z.array(featureRef).default([]),
+          kernelWidth: z.number().positive().optional(),
+          labels: z.array(z.number()).optional(),
+          metric: z.enum(METRICS).optional(),
+          nRepeats: z.number().int().min(1).max(1000).default(5),
+          groups: z.array(z.array(featureRef).min(1)).min(1).optional(),
         })
         .strict()
-        .default({ nsamples: 'auto', link: 'identity' }),
+        .prefault({}),
     })
     .strict();
 }
@@ -66,20 +111,59 @@ export async function submitExplanation(ctx: ServiceContext, body: unknown): Pro
   }
   const request = parsed.data;
   const model = await getModel(ctx, request.modelId);
-  checkExplainable(model, request.method);
+  checkExplainable(model, request.method, ctx.config.EXACT_SHAP_MAX_FEATURES);
 
   const problems: FieldProblem[] = [];
   const instances = toMatrix(request.instances, model, 'instances', problems);
-  const background = toMatrix(request.background, model, 'background', problems);
+  const backgroundRows = await resolveBackground(ctx, request.background);
+  const background = toMatrix(backgroundRows, model, 'background', problems);
+  if (request.method !== 'permutation_importance' && background.length === 0) {
+    problems.push({ path: 'background', message: `required by ${request.method}` });
+  }
+  checkOutputIndices(request.params.outputs, model.outputCount as number, problems);
+  const l1Features = parseL1Reg(request.params.l1Reg, request.method, problems);
+
+  const params = request.params;
+  const lime = {
+    numSamples: params.numSamples,
+    numFeatures: params.numFeatures,
+    featureSelection: params.featureSelection,
+    discretizer: params.discretizer,
+    categorical: featureIndices(params.categorical, model, 'params.categorical', problems),
+    kernelWidth: params.kernelWidth,
+  };
+  const permutation = {
+    labels: params.labels,
+    metric: params.metric,
+    nRepeats: params.nRepeats,
+    groups: params.groups?.map((g, i) => featureIndices(g, model, `params.groups.${i}`, problems)),
+  };
+  if (request.method === 'permutation_importance')
+    checkLabels(permutation, instances, model, problems);
+  if (params.background && !SHAPLEY_METHODS.includes(request.method)) {
+    problems.push({
+      path: 'params.background',
+      message: `applies to Shapley methods, not ${request.method}`,
+    });
+  }
   if (problems.length > 0) throw validationError(problems);
-  checkCost(ctx, model, request.method, request.params.nsamples, instances.length, background.length);
+  checkCost(ctx, model, request.method, params, instances.length, background.length);
 
   const payload: ExplanationPayload = {
     modelId: model.id,
     method: request.method,
     instances,
     background,
-    params: { ...request.params, seed: request.params.seed ?? drawSeed() },
+    params: {
+      nsamples: params.nsamples,
+      link: params.link,
+      outputs: params.outputs,
+      seed: params.seed ?? drawSeed(),
+      l1Features,
+      ...(params.background && { backgroundSummary: params.background }),
+      ...(request.method === 'lime' && { lime }),
+      ...(request.method === 'permutation_importance' && { permutation }),
+    },
   };
   const id = randomUUID();
   try {
@@ -90,7 +174,7 @@ export async function submitExplanation(ctx: ServiceContext, body: unknown): Pro
   return { id, type: JOB_NAMES.EXPLANATION, status: 'queued' };
 }
 
-function checkExplainable(model: ModelRecord, method: string): void {
+function checkExplainable(model: ModelRecord, method: string, exactMaxFeatures: number): void {
   if (model.featureCount === null || model.outputCount === null) {
     throw new GlassboxError(
       'GBX_ERR_UNSUPPORTED',
@@ -98,16 +182,111 @@ function checkExplainable(model: ModelRecord, method: string): void {
         'of shapes without a fixed size; explanations need one input and one output of fixed shape',
     );
   }
-  if (method === 'exact_shap' && model.featureCount > EXACT_SHAP_MAX_FEATURES) {
+  if (method === 'exact_shap' && model.featureCount > exactMaxFeatures) {
     throw validationError([
       {
         path: 'method',
         message:
-          `exact_shap enumerates 2^M coalitions and is allowed up to ${EXACT_SHAP_MAX_FEATURES} ` +
-          `features; this model has ${model.featureCount}: use kernel_shap instead`,
+          `exact_shap enumerates 2^M coalitions and is allowed up to ${exactMaxFeatures} ` +
+          `features (EXACT_SHAP_MAX_FEATURES); this model has ${model.featureCount}: ` +
+          'use kernel_shap or sampling_shap instead',
       },
     ]);
   }
+}
+
+/** Inline rows as they are; a stored dataset's rows keyed by its column names when it has them. */
+async function resolveBackground(
+  ctx: ServiceContext,
+  background: (unknown[] | Record<string, unknown>)[] | { datasetId: string } | undefined,
+): Promise<(unknown[] | Record<string, unknown>)[]> {
+  if (background === undefined) return [];
+  if (Array.isArray(background)) return background;
+  const dataset = await getDataset(ctx, background.datasetId);
+  if (dataset.featureNames.length === 0) return dataset.rows;
+  return dataset.rows.map((row) =>
+    Object.fromEntries(dataset.featureNames.map((n, c) => [n, row[c]])),
+  );
+}
+
+/** Feature references (indices or names) as indices, each bad one named. */
+function featureIndices(
+  refs: (number | string)[],
+  model: ModelRecord,
+  path: string,
+  problems: FieldProblem[],
+): number[] {
+  const width = model.featureCount as number;
+  return refs.map((ref, j) => {
+    const index = typeof ref === 'number' ? ref : model.featureNames.indexOf(ref);
+    if (index < 0 || index >= width) {
+      problems.push({
+        path: `${path}.${j}`,
+        message: `no feature ${JSON.stringify(ref)} in the model`,
+      });
+    }
+    return index;
+  });
+}
+
+/** Labels must match the rows and the metric: class indices or single-output targets. */
+function checkLabels(
+  options: { labels?: number[]; metric?: string },
+  rows: number[][],
+  model: ModelRecord,
+  problems: FieldProblem[],
+): void {
+  const { labels, metric } = options;
+  if (!labels) {
+    if (metric) problems.push({ path: 'params.labels', message: `required by metric ${metric}` });
+    return;
+  }
+  if (labels.length !== rows.length) {
+    problems.push({
+      path: 'params.labels',
+      message: `has ${labels.length} labels for ${rows.length} instances`,
+    });
+  }
+  const outputs = model.outputCount as number;
+  const classes = Math.max(outputs, 2);
+  if (metric === undefined || metric === 'accuracy' || metric === 'log_loss') {
+    labels.forEach((label, i) => {
+      if (!Number.isInteger(label) || label < 0 || label >= classes) {
+        problems.push({
+          path: `params.labels.${i}`,
+          message: `must be a class index below ${classes}`,
+        });
+      }
+    });
+  } else if (outputs !== 1) {
+    problems.push({ path: 'params.metric', message: `${metric} needs a model with one output` });
+  }
+}
+
+/** `num_features(k)` as k; `off` as null. Only KernelSHAP selects features. */
+function parseL1Reg(l1Reg: string, method: string, problems: FieldProblem[]): number | null {
+  const match = L1_NUM_FEATURES.exec(l1Reg);
+  if (!match) return null;
+  if (method !== 'kernel_shap') {
+    problems.push({ path: 'params.l1Reg', message: `applies to kernel_shap only, not ${method}` });
+  }
+  return Number(match[1]);
+}
+
+function checkOutputIndices(
+  outputs: 'all' | 'top' | number[],
+  outputCount: number,
+  problems: FieldProblem[],
+): void {
+  if (!Array.isArray(outputs)) return;
+  outputs.forEach((o, j) => {
+    if (o >= outputCount) {
+      problems.push({
+        path: `params.outputs.${j}`,
+        message: `the model has ${outputCount} output(s)`,
+      });
+    }
+  });
 }
 
 /** Turns rows (arrays in feature order, or objects keyed by feature name) into arrays. */
@@ -155,26 +334,48 @@ function checkCell(cell: unknown, path: string, problems: FieldProblem[]): numbe
   return cell;
 }
 
+/** The request field that sets a method's cost, named when a request costs too much. */
+const COST_FIELD: Record<string, string> = {
+  lime: 'params.numSamples',
+  permutation_importance: 'params.nRepeats',
+};
+
 /** Refuses requests whose model evaluations would exceed MAX_JOB_ROWS. */
 function checkCost(
   ctx: ServiceContext,
   model: ModelRecord,
   method: string,
-  nsamples: number | 'auto',
+  params: {
+    nsamples: number | 'auto';
+    numSamples: number;
+    nRepeats: number;
+    groups?: unknown[];
+    background?: { size: number };
+  },
   instanceCount: number,
-  backgroundCount: number,
+  backgroundRows: number,
 ): void {
   const m = model.featureCount as number;
+  const { nsamples } = params;
   const everyCoalition = 2 ** Math.min(m, 60);
-  const coalitions =
-    method === 'exact_shap'
-      ? everyCoalition
-      : Math.min(nsamples === 'auto' ? 2 * m + 2048 : nsamples, everyCoalition - 2);
-  const rows = backgroundCount * (instanceCount * coalitions + 1) + instanceCount;
+  const backgroundCount = Math.min(backgroundRows, params.background?.size ?? Infinity);
+  const shapRows = (coalitions: number) =>
+    backgroundCount * (instanceCount * coalitions + 1) + instanceCount;
+  const rowsByMethod: Record<string, () => number> = {
+    exact_shap: () => shapRows(everyCoalition),
+    kernel_shap: () =>
+      shapRows(Math.min(nsamples === 'auto' ? 2 * m + 2048 : nsamples, everyCoalition - 2)),
+    sampling_shap: () =>
+      shapRows((nsamples === 'auto' ? autoPermutationCount(m) : nsamples + 1) * (m - 1)),
+    lime: () => instanceCount * params.numSamples,
+    permutation_importance: () =>
+      instanceCount * (1 + (params.groups?.length ?? m) * params.nRepeats),
+  };
+  const rows = rowsByMethod[method]();
   if (rows > ctx.config.MAX_JOB_ROWS) {
     throw validationError([
       {
-        path: 'params.nsamples',
+        path: COST_FIELD[method] ?? 'params.nsamples',
         message:
           `this request needs about ${rows.toExponential(2)} model evaluations, over the ` +
           `limit of ${ctx.config.MAX_JOB_ROWS} (MAX_JOB_ROWS): send fewer instances, ` +

@@ -1,54 +1,174 @@
 // Runs one explanation job: model from the cache, algorithm from explain/, result to the store.
 import { performance } from 'node:perf_hooks';
 import { GlassboxError } from '../errors.js';
-import { toBackground, type EvaluationContext } from '../explain/coalition-values.js';
+import { summarizeBackground } from '../explain/background.js';
+import {
+  toBackground,
+  type Background,
+  type EvaluationContext,
+} from '../explain/coalition-values.js';
 import { exactShap } from '../explain/exact-shap.js';
 import { kernelShap, type ShapleyResult } from '../explain/kernel-shap.js';
-import { LOGIT_EPSILON } from '../explain/link.js';
-import type { ExplanationPayload } from '../jobs/queue.js';
+import { lime } from '../explain/lime.js';
+import { clippingWarnings } from '../explain/link.js';
+import { pickFeatureOutputs, pickOutputs, selectOutputIndices } from '../explain/outputs.js';
+import { permutationImportance } from '../explain/permutation-importance.js';
+import { autoPermutationCount, samplingShap } from '../explain/sampling-shap.js';
+import type { ExplanationMethod, ExplanationPayload } from '../jobs/queue.js';
 import { predictRows } from '../models/tf-model.js';
 import type { CachedModel } from './model-cache.js';
 
-/** The stored result of a Shapley explanation. */
-export interface ShapleyJobResult {
-  method: string;
+/**
+ * What every explanation result carries; the method adds its own arrays. Per-instance arrays
+ * end in an output axis listing, for instance i, the model outputs `outputIndices[i]`.
+ */
+export interface ExplanationJobResult {
+  method: ExplanationMethod;
   featureNames: string[];
   outputNames: string[];
-  link: string;
-  nsamples: number;
   seed: number;
   modelEvaluations: number;
   computeMs: number;
-  baseValues: number[];
-  outputs: number[][];
-  values: number[][][];
   warnings: string[];
+  [field: string]: unknown;
 }
 
 export interface ExplanationRun {
   payload: ExplanationPayload;
   cached: CachedModel;
   batchRows: number;
+  /** Most varying features exact_shap enumerates; defaults to 16. */
+  exactMaxFeatures?: number;
   /** Receives the fraction of model rows done, 0..1. */
   onProgress: (fraction: number) => void | Promise<void>;
   /** Throws when the job has been cancelled; called after every batch. */
   checkCancelled?: () => Promise<void>;
 }
 
-export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobResult> {
+type MethodRunner = (
+  ctx: EvaluationContext,
+  payload: ExplanationPayload,
+  run: ExplanationRun,
+) => Promise<Record<string, unknown>>;
+
+/** One runner per method; each calls a pure function from explain/ and shapes its result. */
+const METHOD_RUNNERS: Record<ExplanationMethod, MethodRunner> = {
+  exact_shap: async (ctx, payload, run) =>
+    shapleyFields(
+      payload,
+      await exactShap(ctx, payload.instances, shapleyBackground(payload), run.exactMaxFeatures),
+    ),
+  kernel_shap: async (ctx, payload) =>
+    shapleyFields(
+      payload,
+      await kernelShap(ctx, payload.instances, shapleyBackground(payload), {
+        nsamples: payload.params.nsamples,
+        seed: payload.params.seed,
+        l1Features: payload.params.l1Features,
+      }),
+    ),
+  sampling_shap: async (ctx, payload) =>
+    shapleyFields(
+      payload,
+      await samplingShap(ctx, payload.instances, shapleyBackground(payload), {
+        permutations: payload.params.nsamples,
+        seed: payload.params.seed,
+      }),
+    ),
+  lime: async (ctx, payload) => {
+    const options = payload.params.lime ?? LIME_DEFAULTS;
+    const result = await lime(ctx, payload.instances, payload.background, {
+      ...options,
+      seed: payload.params.seed,
+      ridgeAlpha: 1,
+    });
+    const indices = selectOutputIndices(payload.params.outputs, result.outputs, ctx.outputCount);
+    return {
+      link: payload.params.link,
+      numSamples: options.numSamples,
+      kernelWidth: result.kernelWidth,
+      outputIndices: indices,
+      outputs: pickOutputs(result.outputs, indices),
+      intercepts: pickOutputs(result.intercepts, indices),
+      weights: pickFeatureOutputs(result.weights, indices),
+      scores: pickOutputs(result.scores, indices),
+      localPredictions: pickOutputs(result.localPredictions, indices),
+    };
+  },
+  permutation_importance: async (ctx, payload) => {
+    const options = payload.params.permutation ?? { nRepeats: 5 };
+    const result = await permutationImportance(ctx, payload.instances, {
+      ...options,
+      seed: payload.params.seed,
+    });
+    return {
+      metric: options.labels ? (options.metric ?? 'accuracy') : 'mean_absolute_output_change',
+      nRepeats: options.nRepeats,
+      baselineScore: result.baselineScore,
+      importances: result.importances,
+    };
+  },
+};
+
+export const LIME_DEFAULTS = {
+  numSamples: 5000,
+  featureSelection: 'auto',
+  discretizer: 'none',
+  categorical: [],
+} as const satisfies NonNullable<ExplanationPayload['params']['lime']>;
+
+/** The background rows, summarized to weighted rows when the request asked for it. */
+function shapleyBackground(payload: ExplanationPayload): Background {
+  const summary = payload.params.backgroundSummary;
+  if (!summary) return toBackground(payload.background);
+  const { rows, weights } = summarizeBackground(
+    payload.background,
+    summary.summarize,
+    summary.size,
+    payload.params.seed,
+  );
+  return toBackground(rows, weights);
+}
+
+function shapleyFields(
+  payload: ExplanationPayload,
+  result: ShapleyResult,
+): Record<string, unknown> {
+  const indices = selectOutputIndices(
+    payload.params.outputs,
+    result.outputs,
+    result.baseValues.length,
+  );
+  return {
+    link: payload.params.link,
+    nsamples: result.nsamples,
+    outputIndices: indices,
+    baseValues: result.baseValues,
+    outputs: pickOutputs(result.outputs, indices),
+    values: pickFeatureOutputs(result.values, indices),
+    ...(result.errors && { errors: pickFeatureOutputs(result.errors, indices) }),
+  };
+}
+
+export async function runExplanation(run: ExplanationRun): Promise<ExplanationJobResult> {
   const { payload, cached } = run;
   const { record, model } = cached;
   const width = record.featureCount;
-  if (width === null || record.outputCount === null) {
-    throw new GlassboxError('GBX_ERR_UNSUPPORTED', `model ${record.id} has no fixed input or output size`);
+  const outputCount = record.outputCount;
+  if (width === null || outputCount === null) {
+    throw new GlassboxError(
+      'GBX_ERR_UNSUPPORTED',
+      `model ${record.id} has no fixed input or output size`,
+    );
   }
   const inputShape = record.inputs[0].shape;
   const expectedRows = estimateRows(payload, width);
   let rowsDone = 0;
   const ctx: EvaluationContext = {
     evaluate: (rows, rowCount) => predictRows(model, inputShape, rows, rowCount),
-    outputCount: record.outputCount,
-    link: payload.params.link,
+    outputCount,
+    // Scores and output changes are taken on the model's own outputs.
+    link: payload.method === 'permutation_importance' ? 'identity' : payload.params.link,
     batchRows: run.batchRows,
     modelEvaluations: 0,
     onRows: async (rows) => {
@@ -57,48 +177,28 @@ export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobRes
       await run.checkCancelled?.();
     },
   };
-  const bg = toBackground(payload.background);
   const started = performance.now();
-  const result: ShapleyResult =
-    payload.method === 'exact_shap'
-      ? await exactShap(ctx, payload.instances, bg)
-      : await kernelShap(ctx, payload.instances, bg, {
-          nsamples: payload.params.nsamples,
-          seed: payload.params.seed,
-        });
-
-  checkFinite(result);
+  const fields = await METHOD_RUNNERS[payload.method](ctx, payload, run);
+  const computeMs = Math.round(performance.now() - started);
+  const outputs = fields.outputs as number[][] | undefined;
+  checkFinite(outputs, fields.baseValues as number[] | undefined);
 
   return {
     method: payload.method,
     featureNames: record.featureNames,
     outputNames: record.outputNames,
-    link: payload.params.link,
-    nsamples: result.nsamples,
     seed: payload.params.seed,
     modelEvaluations: ctx.modelEvaluations,
-    computeMs: Math.round(performance.now() - started),
-    baseValues: result.baseValues,
-    outputs: result.outputs,
-    values: result.values,
-    warnings: clippingWarnings(payload.params.link, result.outputs, record.outputNames),
+    computeMs,
+    ...fields,
+    warnings: outputs ? clippingWarnings(ctx.link, outputs, record.outputNames) : [],
   };
 }
 
-/** Rows a job will run, for progress; the exact count depends on coalitions drawn. */
-function estimateRows(payload: ExplanationPayload, width: number): number {
-  const m = Math.min(width, 40);
-  const coalitions =
-    payload.method === 'exact_shap'
-      ? 2 ** m
-      : Math.min(payload.params.nsamples === 'auto' ? 2 * m + 2048 : payload.params.nsamples, 2 ** m - 2);
-  return payload.background.length * (1 + coalitions * payload.instances.length) + payload.instances.length;
-}
-
 /** NaN or Infinity from the model would turn every value into null: fail the job instead. */
-function checkFinite(result: ShapleyResult): void {
-  const bad = result.outputs.findIndex((row) => !row.every(Number.isFinite));
-  if (bad >= 0 || !result.baseValues.every(Number.isFinite)) {
+function checkFinite(outputs: number[][] | undefined, baseValues: number[] | undefined): void {
+  const bad = outputs?.findIndex((row) => !row.every(Number.isFinite)) ?? -1;
+  if (bad >= 0 || !(baseValues ?? []).every(Number.isFinite)) {
     const where = bad >= 0 ? `instance ${bad}` : 'the background';
     throw new GlassboxError(
       'GBX_ERR_NONFINITE_OUTPUT',
@@ -107,20 +207,25 @@ function checkFinite(result: ShapleyResult): void {
   }
 }
 
-/** Names the instances whose probability a logit link had to clip. */
-function clippingWarnings(link: string, outputs: number[][], outputNames: string[]): string[] {
-  if (link !== 'logit') return [];
-  const bound = Math.log((1 - LOGIT_EPSILON) / LOGIT_EPSILON) - 1e-9;
-  const warnings: string[] = [];
-  outputs.forEach((row, i) =>
-    row.forEach((value, k) => {
-      if (Math.abs(value) >= bound) {
-        warnings.push(
-          `instance ${i}, output ${outputNames[k] ?? k}: probability clipped to ` +
-            `[${LOGIT_EPSILON}, 1 - ${LOGIT_EPSILON}] before the logit`,
-        );
-      }
-    }),
-  );
-  return warnings;
+/** Rows a job will run, for progress; the exact count depends on coalitions drawn. */
+function estimateRows(payload: ExplanationPayload, width: number): number {
+  const m = Math.min(width, 40);
+  const { nsamples } = payload.params;
+  const n = payload.instances.length;
+  const summary = payload.params.backgroundSummary;
+  const bgRows = Math.min(payload.background.length, summary?.size ?? Infinity);
+  const shapRows = (coalitions: number) => bgRows * (1 + coalitions * n) + n;
+  const rowsByMethod: Record<ExplanationMethod, () => number> = {
+    exact_shap: () => shapRows(2 ** m),
+    kernel_shap: () =>
+      shapRows(Math.min(nsamples === 'auto' ? 2 * m + 2048 : nsamples, 2 ** m - 2)),
+    sampling_shap: () =>
+      shapRows((nsamples === 'auto' ? autoPermutationCount(m) : nsamples) * (m - 1)),
+    lime: () => n * (payload.params.lime?.numSamples ?? LIME_DEFAULTS.numSamples),
+    permutation_importance: () => {
+      const options = payload.params.permutation;
+      return n * (1 + (options?.groups?.length ?? width) * (options?.nRepeats ?? 5));
+    },
+  };
+  return Math.max(1, rowsByMethod[payload.method]());
 }

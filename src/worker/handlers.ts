@@ -49,6 +49,7 @@ async function handleExplanation(run: JobRun): Promise<JobOutcome> {
     payload,
     cached,
     batchRows: run.config.BATCH_ROWS,
+    exactMaxFeatures: run.config.EXACT_SHAP_MAX_FEATURES,
     onProgress: run.onProgress,
     checkCancelled: run.checkCancelled,
   });

@@ -20,7 +20,9 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 function explain(body: unknown) {
-  return request(t.app.server).post('/v1/explanations').send(body as object);
+  return request(t.app.server)
+    .post('/v1/explanations')
+    .send(body as object);
 }
 
 async function queuedCount(): Promise<number> {
@@ -41,12 +43,22 @@ describe('POST /v1/explanations', () => {
     expect(res.headers.location).toBe(`/v1/jobs/${res.body.id}`);
     const job = await request(t.app.server).get(res.headers.location);
     expect(job.status).toBe(200);
-    expect(job.body).toMatchObject({ id: res.body.id, status: 'queued', progress: 0, result: null });
+    expect(job.body).toMatchObject({
+      id: res.body.id,
+      status: 'queued',
+      progress: 0,
+      result: null,
+    });
   });
 
   it('accepts rows keyed by feature name', async () => {
     const keyed = Object.fromEntries(data.featureNames.map((n, i) => [n, data.instances[0][i]]));
-    const res = await explain({ modelId, method: 'kernel_shap', instances: [keyed], background: [keyed] });
+    const res = await explain({
+      modelId,
+      method: 'kernel_shap',
+      instances: [keyed],
+      background: [keyed],
+    });
     expect(res.status).toBe(202);
   });
 
@@ -134,7 +146,7 @@ describe('POST /v1/explanations', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.errors[0]).toMatchObject({ path: 'method' });
-    expect(res.body.errors[0].message).toMatch(/kernel_shap/);
+    expect(res.body.errors[0].message).toMatch(/kernel_shap or sampling_shap/);
   });
 
   it('answers 400 for a body that is not JSON', async () => {
@@ -163,5 +175,135 @@ describe('GET /v1/jobs/:id', () => {
     const res = await request(t.app.server).get('/v1/jobs/00000000-0000-0000-0000-000000000000');
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('GBX_ERR_JOB_NOT_FOUND');
+  });
+});
+
+describe('POST /v1/explanations, method options', () => {
+  it('accepts sampling_shap with chosen outputs', async () => {
+    const res = await explain({
+      modelId,
+      method: 'sampling_shap',
+      instances: [data.instances[0]],
+      background: data.background.slice(0, 5),
+      params: { nsamples: 10, seed: 1, outputs: 'top' },
+    });
+    expect(res.status).toBe(202);
+  });
+
+  it('takes l1Reg as num_features(k) for kernel_shap only', async () => {
+    const body = {
+      modelId,
+      instances: [data.instances[0]],
+      background: data.background.slice(0, 5),
+      params: { l1Reg: 'num_features(5)' },
+    };
+    const kernel = await explain({ ...body, method: 'kernel_shap' });
+    expect(kernel.status).toBe(202);
+    const job = await t.ctx.queue.getJob(kernel.body.id);
+    expect(job?.data.params.l1Features).toBe(5);
+    const sampling = await explain({ ...body, method: 'sampling_shap' });
+    expect(sampling.status).toBe(400);
+    expect(sampling.body.errors.map((e: { path: string }) => e.path)).toEqual(['params.l1Reg']);
+    const malformed = await explain({ ...body, method: 'kernel_shap', params: { l1Reg: 'aic' } });
+    expect(malformed.body.errors.map((e: { path: string }) => e.path)).toEqual(['params.l1Reg']);
+  });
+
+  it('names an output index the model does not have', async () => {
+    const before = await queuedCount();
+    const res = await explain({
+      modelId,
+      method: 'kernel_shap',
+      instances: [data.instances[0]],
+      background: [data.background[0]],
+      params: { outputs: [0, 1] },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['params.outputs.1']);
+    expect(await queuedCount()).toBe(before);
+  });
+
+  it('allows exact_shap up to EXACT_SHAP_MAX_FEATURES', async () => {
+    const wide = await buildTestApp({
+      EXACT_SHAP_MAX_FEATURES: '30',
+      MAX_JOB_ROWS: '10000000000',
+    });
+    try {
+      const files = modelFiles(fixtureModelDir('breast-cancer'));
+      const uploaded = await request(wide.app.server)
+        .post('/v1/models')
+        .attach('model', Buffer.from(files.modelJson), 'model.json')
+        .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+      const res = await request(wide.app.server)
+        .post('/v1/explanations')
+        .send({
+          modelId: uploaded.body.id,
+          method: 'exact_shap',
+          instances: [data.instances[0]],
+          background: [data.background[0]],
+        });
+      expect(res.status).toBe(202);
+    } finally {
+      await wide.close();
+    }
+  });
+});
+
+describe('POST /v1/explanations, lime and permutation importance', () => {
+  it('accepts lime with its options and permutation importance without a background', async () => {
+    const limeRes = await explain({
+      modelId,
+      method: 'lime',
+      instances: [data.instances[0]],
+      background: data.background.slice(0, 20),
+      params: {
+        numSamples: 100,
+        numFeatures: 3,
+        featureSelection: 'lasso_path',
+        discretizer: 'quartile',
+      },
+    });
+    expect(limeRes.status).toBe(202);
+    const permRes = await explain({
+      modelId,
+      method: 'permutation_importance',
+      instances: data.instances.slice(0, 4),
+      params: {
+        labels: data.labels.slice(0, 4),
+        metric: 'log_loss',
+        nRepeats: 2,
+        groups: [['mean radius', 'mean perimeter'], [3]],
+      },
+    });
+    expect(permRes.status).toBe(202);
+  });
+
+  it('names missing labels, unknown group features and a missing background', async () => {
+    const before = await queuedCount();
+    const res = await explain({
+      modelId,
+      method: 'permutation_importance',
+      instances: data.instances.slice(0, 2),
+      params: { metric: 'accuracy', groups: [['mean radius', 'no such feature']] },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'params.groups.0.1',
+      'params.labels',
+    ]);
+    const shap = await explain({
+      modelId,
+      method: 'sampling_shap',
+      instances: [data.instances[0]],
+    });
+    expect(shap.status).toBe(400);
+    expect(shap.body.errors.map((e: { path: string }) => e.path)).toEqual(['background']);
+    const labels = await explain({
+      modelId,
+      method: 'permutation_importance',
+      instances: data.instances.slice(0, 2),
+      params: { labels: [0, 2], metric: 'accuracy' },
+    });
+    expect(labels.body.errors.map((e: { path: string }) => e.path)).toEqual(['params.labels.1']);
+    expect(await queuedCount()).toBe(before);
   });
 });

@@ -214,7 +214,7 @@ describe('REST and GraphQL parity', () => {
   const jobFields = `id type modelId status progress attempts createdAt startedAt finishedAt
     error { code message }
     result { ... on ShapleyResult { method featureNames outputNames link nsamples seed
-      modelEvaluations computeMs baseValues outputs values warnings } }`;
+      modelEvaluations computeMs baseValues outputs values warnings outputIndices errors } }`;
 
   it('gives the same model, job and result through both doors', async () => {
     const request_ = {

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toBackground } from '../../src/explain/coalition-values.js';
 import { exactShap } from '../../src/explain/exact-shap.js';
-import {
-  kernelShap,
-  planCoalitions,
-  properCoalitionCount,
-} from '../../src/explain/kernel-shap.js';
+import { kernelShap, planCoalitions, properCoalitionCount } from '../../src/explain/kernel-shap.js';
 import { createRandom } from '../../src/explain/random.js';
 import { context, randomRows, rowModel } from '../helpers/models.js';
 
@@ -146,5 +142,41 @@ describe('kernelShap', () => {
       seed: 1,
     });
     for (const phi of result.values) expect(phi[5]).toEqual([0, 0]);
+  });
+});
+
+describe('kernelShap with l1 feature selection', () => {
+  const m = 7;
+  const w = [3, -2.5, 0.02, -0.01, 0.03, 0.01, -0.02];
+  const model = rowModel(m, (x) => [w.reduce((s, wi, i) => s + wi * x[i], 0), x[0] * 0.5 + x[6]]);
+  const bg = toBackground(randomRows(10, m, 31));
+  const xs = randomRows(2, m, 32);
+
+  it('keeps the k features that matter, gives the rest exactly 0 and still adds up', async () => {
+    const result = await kernelShap(context(model, 2), xs, bg, {
+      nsamples: 60,
+      seed: 1,
+      l1Features: 2,
+    });
+    result.values.forEach((phi, i) => {
+      const nonzero = phi.map((v, f) => (v[0] !== 0 ? f : -1)).filter((f) => f >= 0);
+      expect(nonzero).toEqual([0, 1]);
+      expect(phi.map((v, f) => (v[1] !== 0 ? f : -1)).filter((f) => f >= 0)).toEqual([0, 6]);
+      for (let o = 0; o < 2; o++) {
+        const total = phi.reduce((s, v) => s + v[o], 0);
+        expect(Math.abs(result.baseValues[o] + total - result.outputs[i][o])).toBeLessThan(1e-9);
+      }
+    });
+    expect(result.errors).toBeUndefined();
+  });
+
+  it('equals the unselected result when k covers every feature', async () => {
+    const all = await kernelShap(context(model, 2), xs, bg, { nsamples: 60, seed: 1 });
+    const kept = await kernelShap(context(model, 2), xs, bg, {
+      nsamples: 60,
+      seed: 1,
+      l1Features: m,
+    });
+    expect(kept.values).toEqual(all.values);
   });
 });

@@ -90,7 +90,7 @@ describe('runExplanation', () => {
         method: 'kernel_shap',
         instances: [[3e38, 3e38]],
         background: [[0, 0]],
-        params: { nsamples: 'auto', link: 'identity', seed: 1 },
+        params: { nsamples: 'auto', link: 'identity', seed: 1, outputs: 'all', l1Features: null },
       },
       cached: { record, model },
       batchRows: 100,

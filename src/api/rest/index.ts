@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../../services/context.js';
 import { registerActivationStatsRoutes } from './activation-stats.js';
+import { registerDatasetRoutes } from './datasets.js';
 import { registerJobRoutes } from './jobs.js';
 import { registerModelRoutes } from './models.js';
 
@@ -9,4 +10,5 @@ export function registerRestRoutes(app: FastifyInstance, ctx: ServiceContext): v
   registerModelRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerActivationStatsRoutes(app, ctx);
+  registerDatasetRoutes(app, ctx);
 }

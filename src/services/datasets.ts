@@ -1,0 +1,119 @@
+// Datasets: rows uploaded once (JSON or CSV) and named by id in explanation requests.
+import { randomUUID } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { DatasetStore, type DatasetRecord } from '../datasets/store.js';
+import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
+import type { ServiceContext } from './context.js';
+
+const datasetBodySchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    featureNames: z.array(z.string().min(1)).min(1).optional(),
+    rows: z.array(z.array(z.unknown())).min(1),
+  })
+  .strict();
+
+function store(ctx: ServiceContext): DatasetStore {
+  return new DatasetStore(ctx.config.storeDir);
+}
+
+/**
+ * Stores rows sent as JSON (`{name, featureNames, rows}`) or as CSV text with a header row.
+ * @throws GlassboxError 400 naming each bad cell by row and column.
+ */
+export async function createDataset(
+  ctx: ServiceContext,
+  body: unknown,
+  csvText?: string,
+): Promise<Omit<DatasetRecord, 'rows'>> {
+  const input = csvText === undefined ? parseJsonBody(body) : parseCsv(csvText);
+  const problems: FieldProblem[] = [];
+  if (input.rows.length > ctx.config.MAX_BACKGROUND_ROWS) {
+    problems.push({
+      path: 'rows',
+      message: `has ${input.rows.length} rows; at most ${ctx.config.MAX_BACKGROUND_ROWS}`,
+    });
+  }
+  const width = input.featureNames?.length ?? input.rows[0].length;
+  const rows = input.rows.map((row, r) => checkRow(row, r, width, input.featureNames, problems));
+  if (problems.length > 0) throw validationError(problems);
+
+  const record: DatasetRecord = {
+    id: randomUUID(),
+    name: input.name ?? 'dataset',
+    featureNames: input.featureNames ?? [],
+    rowCount: rows.length,
+    columnCount: width,
+    createdAt: new Date().toISOString(),
+    rows,
+  };
+  await store(ctx).save(record);
+  const { rows: _rows, ...summary } = record;
+  return summary;
+}
+
+/** @throws GlassboxError 404 when there is no such dataset. */
+export async function getDataset(ctx: ServiceContext, id: string): Promise<DatasetRecord> {
+  const record = await store(ctx).get(id);
+  if (!record) throw new GlassboxError('GBX_ERR_DATASET_NOT_FOUND', `no dataset with id ${id}`);
+  return record;
+}
+
+interface DatasetInput {
+  name?: string;
+  featureNames?: string[];
+  rows: unknown[][];
+}
+
+function parseJsonBody(body: unknown): DatasetInput {
+  const parsed = datasetBodySchema.safeParse(body);
+  if (!parsed.success) {
+    throw validationError(
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
+  }
+  return parsed.data;
+}
+
+function parseCsv(text: string): DatasetInput {
+  let records: string[][];
+  try {
+    records = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: true });
+  } catch (err) {
+    throw validationError([
+      { path: '(body)', message: `not valid CSV: ${(err as Error).message}` },
+    ]);
+  }
+  if (records.length < 2) {
+    throw validationError([
+      { path: '(body)', message: 'needs a header row and at least one data row' },
+    ]);
+  }
+  const [header, ...data] = records;
+  return {
+    featureNames: header,
+    rows: data.map((cells) => cells.map((cell) => (cell === '' ? null : Number(cell)))),
+  };
+}
+
+function checkRow(
+  row: unknown[],
+  r: number,
+  width: number,
+  names: string[] | undefined,
+  problems: FieldProblem[],
+): number[] {
+  if (row.length !== width) {
+    problems.push({ path: `rows.${r}`, message: `has ${row.length} values; expected ${width}` });
+  }
+  row.forEach((cell, c) => {
+    if (typeof cell === 'number' && Number.isFinite(cell)) return;
+    const column = names?.[c] ?? String(c);
+    problems.push({
+      path: `rows.${r}.${column}`,
+      message: `must be a finite number; got ${cell === null ? 'an empty cell' : JSON.stringify(cell)}`,
+    });
+  });
+  return row as number[];
+}

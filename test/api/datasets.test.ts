@@ -1,0 +1,123 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+
+let t: TestApp;
+let modelId: string;
+const data = fixtureData('wine');
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  const files = modelFiles(fixtureModelDir('wine'));
+  const res = await request(t.app.server)
+    .post('/v1/models')
+    .attach('model', Buffer.from(files.modelJson), 'model.json')
+    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
+    .field('metadata', JSON.stringify({ featureNames: data.featureNames }));
+  modelId = res.body.id;
+});
+afterAll(async () => t?.close());
+
+const csv = (rows: (number | string)[][], names = data.featureNames) =>
+  [names.join(','), ...rows.map((r) => r.join(','))].join('\n');
+
+describe('POST /v1/datasets', () => {
+  it('stores JSON rows and returns them by id', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/datasets')
+      .send({ name: 'wine background', featureNames: data.featureNames, rows: data.background });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ name: 'wine background', rowCount: 100, columnCount: 13 });
+    expect(res.body.rows).toBeUndefined();
+    const read = await request(t.app.server).get(res.headers.location);
+    expect(read.status).toBe(200);
+    expect(read.body.rows).toEqual(data.background);
+  });
+
+  it('stores CSV with a header row', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/datasets')
+      .set('content-type', 'text/csv')
+      .send(csv(data.background.slice(0, 3)));
+    expect(res.status).toBe(201);
+    const read = await request(t.app.server).get(`/v1/datasets/${res.body.id}`);
+    expect(read.body.featureNames).toEqual(data.featureNames);
+    expect(read.body.rows).toEqual(data.background.slice(0, 3));
+  });
+
+  it('names empty and text cells and short rows by row and column', async () => {
+    const rows: (number | string)[][] = data.background.slice(0, 3).map((r) => [...r]);
+    rows[1][2] = '';
+    rows[2][0] = 'abc';
+    const res = await request(t.app.server)
+      .post('/v1/datasets')
+      .set('content-type', 'text/csv')
+      .send(csv(rows));
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(
+      [`rows.1.${data.featureNames[2]}`, `rows.2.${data.featureNames[0]}`].sort(),
+    );
+    const json = await request(t.app.server)
+      .post('/v1/datasets')
+      .send({
+        rows: [
+          [1, 2, 3],
+          [1, null],
+        ],
+      });
+    expect(json.body.errors.map((e: { path: string }) => e.path)).toEqual(['rows.1', 'rows.1.1']);
+  });
+
+  it('answers 404 for an unknown dataset', async () => {
+    const res = await request(t.app.server).get('/v1/datasets/missing');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
+  });
+});
+
+describe('POST /v1/explanations with a stored background', () => {
+  it('queues a job naming a dataset, its rows in the model feature order', async () => {
+    const reversed = [...data.featureNames].reverse();
+    const rows = data.background.slice(0, 5).map((r) => [...r].reverse());
+    const stored = await request(t.app.server)
+      .post('/v1/datasets')
+      .send({ featureNames: reversed, rows });
+    const res = await request(t.app.server)
+      .post('/v1/explanations')
+      .send({
+        modelId,
+        method: 'kernel_shap',
+        instances: [data.instances[0]],
+        background: { datasetId: stored.body.id },
+        params: { seed: 1, background: { summarize: 'kmeans', size: 3 } },
+      });
+    expect(res.status).toBe(202);
+    const job = await t.ctx.queue.getJob(res.body.id);
+    expect(job?.data.background).toEqual(data.background.slice(0, 5));
+    expect(job?.data.params.backgroundSummary).toEqual({ summarize: 'kmeans', size: 3 });
+  });
+
+  it('answers 404 for an unknown dataset and 400 for a summary LIME cannot use', async () => {
+    const missing = await request(t.app.server)
+      .post('/v1/explanations')
+      .send({
+        modelId,
+        method: 'kernel_shap',
+        instances: [data.instances[0]],
+        background: { datasetId: 'nope' },
+      });
+    expect(missing.status).toBe(404);
+    const lime = await request(t.app.server)
+      .post('/v1/explanations')
+      .send({
+        modelId,
+        method: 'lime',
+        instances: [data.instances[0]],
+        background: data.background,
+        params: { background: { summarize: 'sample', size: 10 } },
+      });
+    expect(lime.status).toBe(400);
+    expect(lime.body.errors.map((e: { path: string }) => e.path)).toEqual(['params.background']);
+  });
+});
