@@ -27,6 +27,10 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest accepted upload file (model.json or one weight file), in bytes. */
   MAX_UPLOAD_BYTES: positiveInt(256 * 1024 * 1024),
+  /** Largest multipart upload in total (model.json, weights and metadata together), in bytes. */
+  MAX_UPLOAD_TOTAL_BYTES: positiveInt(1024 * 1024 * 1024),
+  /** Time an upload's load and first run in TensorFlow.js may take before it is refused. */
+  MODEL_LOAD_TIMEOUT_MS: positiveInt(60_000),
   /** Most instances one explanation request may carry. */
   MAX_INSTANCES: positiveInt(1000),
   /** Most background rows one explanation request may carry. */

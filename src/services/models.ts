@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
 import { checkArtifacts } from '../models/artifacts.js';
 import type { ModelRecord } from '../models/store.js';
-import { describeModel, disposeModel, loadModel, probeOutputs } from '../models/tf-model.js';
+import { checkModelIsolated } from '../models/isolated-load.js';
 import type { ServiceContext } from './context.js';
 
 const metadataSchema = z
@@ -27,19 +27,16 @@ export interface ModelUpload {
 }
 
 /**
- * Checks an upload (JSON, manifest, byte lengths, metadata, a real load in TensorFlow.js) and
- * stores it. Nothing is stored when any check fails.
+ * Checks an upload (JSON, topology, manifest, byte lengths, metadata, a load and first run in
+ * TensorFlow.js on a worker thread under a time limit) and stores it. Nothing is stored when any check fails.
  */
 export async function createModel(ctx: ServiceContext, upload: ModelUpload): Promise<ModelRecord> {
   const metadata = parseMetadata(upload.metadataText);
   const artifacts = checkArtifacts(upload.modelJsonText, upload.files);
-  const model = await loadModel(artifacts);
-  let structure;
-  try {
-    structure = await probeOutputs(model, describeModel(model, artifacts.format));
-  } finally {
-    disposeModel(model);
-  }
+  const structure = await checkModelIsolated(artifacts, {
+    backend: ctx.config.TFJS_BACKEND,
+    timeoutMs: ctx.config.MODEL_LOAD_TIMEOUT_MS,
+  });
 
   const featureNames = namesFor('metadata.featureNames', metadata.featureNames, structure.featureCount, 'feature');
   const outputNames = namesFor('metadata.outputNames', metadata.outputNames, structure.outputCount, 'output');

@@ -1,12 +1,13 @@
 // REST routes for models: multipart upload, list, fetch, delete.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { validationError } from '../../errors.js';
+import type { Config } from '../../config/index.js';
+import { GlassboxError, validationError } from '../../errors.js';
 import type { ServiceContext } from '../../services/context.js';
 import { createModel, deleteModel, getModel, listModels, type ModelUpload } from '../../services/models.js';
 
 export function registerModelRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post('/v1/models', async (request, reply) => {
-    const upload = await readUpload(request);
+    const upload = await readUpload(request, ctx.config);
     const record = await createModel(ctx, upload);
     request.log.info({ modelId: record.id, format: record.format }, 'model stored');
     return reply.code(201).header('location', `/v1/models/${record.id}`).send(record);
@@ -25,7 +26,8 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ServiceContext): 
 }
 
 /** Collects the multipart parts: `model` (model.json), `weights` (one per file), `metadata`. */
-async function readUpload(request: FastifyRequest): Promise<ModelUpload> {
+async function readUpload(request: FastifyRequest, config: Config): Promise<ModelUpload> {
+  const maxTotalBytes = config.MAX_UPLOAD_TOTAL_BYTES;
   if (!request.isMultipart()) {
     throw validationError([{ path: '(body)', message: 'must be multipart/form-data with a model part' }]);
   }
@@ -34,14 +36,35 @@ async function readUpload(request: FastifyRequest): Promise<ModelUpload> {
   let metadataText: string | undefined;
   const files = new Map<string, Buffer>();
   const problems: { path: string; message: string }[] = [];
+  let totalBytes = 0;
+  const count = (bytes: number) => {
+    totalBytes += bytes;
+    if (totalBytes > maxTotalBytes) {
+      throw new GlassboxError(
+        'GBX_ERR_UPLOAD_TOO_LARGE',
+        `the upload holds more than MAX_UPLOAD_TOTAL_BYTES (${maxTotalBytes}) bytes in total`,
+      );
+    }
+  };
 
   for await (const part of request.parts()) {
     if (part.type === 'field') {
+      count(Buffer.byteLength(String(part.value)));
       if (part.fieldname === 'metadata') metadataText = String(part.value);
       else problems.push({ path: part.fieldname, message: 'unexpected field' });
       continue;
     }
-    const data = await part.toBuffer();
+    const data = await part.toBuffer().catch((err: { code?: string }) => {
+      if (err.code !== 'FST_REQ_FILE_TOO_LARGE') throw err;
+      throw new GlassboxError(
+        'GBX_ERR_UPLOAD_TOO_LARGE',
+        `file ${part.filename} in part ${part.fieldname} is larger than MAX_UPLOAD_BYTES ` +
+          `(${config.MAX_UPLOAD_BYTES} bytes)`,
+        [],
+        { cause: err },
+      );
+    });
+    count(data.length);
     if (part.fieldname === 'model') {
       modelJsonText = data.toString('utf8');
       modelFileName = part.filename;
