@@ -2,6 +2,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from './log/logger.js';
+import { registerAccess } from './api/access.js';
 import { registerErrorHandling } from './api/rest/errors.js';
 import { registerRestRoutes } from './api/rest/index.js';
 import type { ServiceContext } from './services/context.js';
@@ -17,6 +18,7 @@ export async function buildApp({ ctx, logger }: AppOptions): Promise<FastifyInst
     bodyLimit: ctx.config.MAX_BODY_BYTES,
   });
   registerErrorHandling(app);
+  await registerAccess(app, ctx.config);
   await app.register(multipart, {
     limits: {
       fileSize: ctx.config.MAX_UPLOAD_BYTES,

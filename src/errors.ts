@@ -13,6 +13,8 @@ const catalogue = {
   GBX_ERR_UPLOAD_UNSUPPORTED: { status: 400, title: 'The model uses what TensorFlow.js cannot run' },
   GBX_ERR_UPLOAD_TIMEOUT: { status: 422, title: 'The model did not load in time' },
   GBX_ERR_UNSUPPORTED: { status: 400, title: 'Not supported yet' },
+  GBX_ERR_UNAUTHORIZED: { status: 401, title: 'A valid API key is required' },
+  GBX_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   GBX_ERR_MODEL_NOT_FOUND: { status: 404, title: 'No such model' },
   GBX_ERR_JOB_NOT_FOUND: { status: 404, title: 'No such job' },
   GBX_ERR_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },

@@ -41,9 +41,28 @@ export const configSchema = z.object({
   BATCH_ROWS: positiveInt(65_536),
   /** Largest JSON request body, in bytes. */
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024),
+  /** API keys as comma-separated `tenant:key` pairs; a key is 16+ characters. */
+  API_KEYS: z.string().optional(),
+  /** A file of `tenant:key` lines (blank lines and `#` comments skipped), read at start-up. */
+  API_KEYS_FILE: z.string().optional(),
+  /** Set to `true` to run without API keys on a non-loopback HOST on purpose. */
+  AUTH_DISABLED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Requests one API key (or, running open, one client address) may make per window. */
+  RATE_LIMIT_MAX: positiveInt(600),
+  /** Length of the rate-limit window, in milliseconds. */
+  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  /** Origins allowed to call the API from a browser, comma-separated; `*` for any; empty: none. */
+  CORS_ORIGINS: z.string().default(''),
+  /** Most features (values in one input row) a model may have to be explained. */
+  MAX_FEATURES: positiveInt(262_144),
+  /** Most histogram bins one request may ask for. */
+  MAX_HISTOGRAM_BINS: positiveInt(1000),
   /** Times a job is tried before it is marked failed. */
   JOB_ATTEMPTS: positiveInt(3),
 });
+
+/** Variables whose values never appear in an error message or a log line. */
+const SECRET_KEYS = new Set(['API_KEYS']);
 
 export type Config = Readonly<z.infer<typeof configSchema>> & { readonly storeDir: string };
 
@@ -67,9 +86,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   );
   const parsed = configSchema.safeParse(picked);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(picked[String(issue.path[0])])})`,
-    );
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const shown = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(picked[key]);
+      return `${issue.path.join('.')}: ${issue.message} (got ${shown})`;
+    });
     throw new ConfigError(problems);
   }
   return Object.freeze({ ...parsed.data, storeDir: path.resolve(parsed.data.STORE_DIR) });

@@ -1,6 +1,7 @@
 // Explanation requests: checked against the model, then queued as jobs.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
 import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
 import { EXACT_SHAP_MAX_FEATURES } from '../explain/exact-shap.js';
 import { drawSeed } from '../explain/random.js';
@@ -23,12 +24,18 @@ function requestSchema(ctx: ServiceContext) {
     .object({
       modelId: z.string().min(1),
       method: z.enum(EXPLANATION_METHODS),
-      instances: z.array(rowSchema).min(1).max(MAX_INSTANCES),
-      background: z.array(rowSchema).min(1).max(MAX_BACKGROUND_ROWS),
+      instances: z.array(rowSchema).min(1).max(MAX_INSTANCES, overLimit('MAX_INSTANCES', MAX_INSTANCES, 'rows')),
+      background: z
+        .array(rowSchema)
+        .min(1)
+        .max(MAX_BACKGROUND_ROWS, overLimit('MAX_BACKGROUND_ROWS', MAX_BACKGROUND_ROWS, 'rows')),
       params: z
         .object({
           nsamples: z
-            .union([z.literal('auto'), z.number().int().min(2).max(MAX_NSAMPLES)])
+            .union([
+              z.literal('auto'),
+              z.number().int().min(2).max(MAX_NSAMPLES, overLimit('MAX_NSAMPLES', MAX_NSAMPLES, '')),
+            ])
             .default('auto'),
           link: z.enum(['identity', 'logit']).default('identity'),
           seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
@@ -37,6 +44,11 @@ function requestSchema(ctx: ServiceContext) {
         .default({ nsamples: 'auto', link: 'identity' }),
     })
     .strict();
+}
+
+/** The message of a request cap: names the setting, so that an operator knows what to raise. */
+export function overLimit(setting: string, limit: number, unit: string): { message: string } {
+  return { message: `over the limit ${setting} (${limit}${unit ? ` ${unit}` : ''})` };
 }
 
 /** A queued job as the submitter first sees it. */
@@ -50,14 +62,24 @@ export interface SubmittedJob {
  * Validates an explanation request against its model and queues it.
  * @throws GlassboxError 400 naming every bad field, 404 for an unknown model, 503 without Redis.
  */
-export async function submitExplanation(ctx: ServiceContext, body: unknown): Promise<SubmittedJob> {
+export async function submitExplanation(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+): Promise<SubmittedJob> {
   const parsed = requestSchema(ctx).safeParse(body);
   if (!parsed.success) {
     throw validationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   }
   const request = parsed.data;
-  const model = await getModel(ctx, request.modelId);
+  const model = await getModel(ctx, principal, request.modelId);
   checkExplainable(model, request.method);
+  if ((model.featureCount as number) > ctx.config.MAX_FEATURES) {
+    const limit = overLimit('MAX_FEATURES', ctx.config.MAX_FEATURES, 'features');
+    throw validationError([
+      { path: 'modelId', message: `the model has ${model.featureCount} features, ${limit.message}` },
+    ]);
+  }
 
   const problems: FieldProblem[] = [];
   const instances = toMatrix(request.instances, model, 'instances', problems);
@@ -65,6 +87,7 @@ export async function submitExplanation(ctx: ServiceContext, body: unknown): Pro
   if (problems.length > 0) throw validationError(problems);
 
   const payload: ExplanationPayload = {
+    tenant: principal.tenant,
     modelId: model.id,
     method: request.method,
     instances,

@@ -1,6 +1,7 @@
 // Reading jobs back: status, progress, result or error.
 import { GlassboxError } from '../errors.js';
-import { decodeFailure, type AnyJob, type JobFailure } from '../jobs/queue.js';
+import type { Principal } from '../auth/principal.js';
+import { decodeFailure, jobTenant, type AnyJob, type JobFailure } from '../jobs/queue.js';
 import type { ServiceContext } from './context.js';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
@@ -21,7 +22,8 @@ export interface JobView {
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-export async function getJob(ctx: ServiceContext, id: string): Promise<JobView> {
+/** A job of the principal's tenant; any other tenant's job is reported as not found. */
+export async function getJob(ctx: ServiceContext, principal: Principal, id: string): Promise<JobView> {
   let job: AnyJob | undefined;
   if (ID_PATTERN.test(id)) {
     try {
@@ -30,7 +32,9 @@ export async function getJob(ctx: ServiceContext, id: string): Promise<JobView> 
       throw queueUnavailable(err);
     }
   }
-  if (!job) throw new GlassboxError('GBX_ERR_JOB_NOT_FOUND', `no job with id ${id}`);
+  if (!job || jobTenant(job) !== principal.tenant) {
+    throw new GlassboxError('GBX_ERR_JOB_NOT_FOUND', `no job with id ${id}`);
+  }
   return viewJob(ctx, job);
 }
 

@@ -33,7 +33,7 @@ async function handleExplanation(run: JobRun): Promise<JobOutcome> {
   }
   const payload = parsed.data;
   const before = tf.memory().numTensors;
-  const cached = await run.cache.get(payload.modelId);
+  const cached = await run.cache.get(payload.tenant, payload.modelId);
   if (!cached) {
     throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `model ${payload.modelId} no longer exists`);
   }

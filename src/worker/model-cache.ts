@@ -15,22 +15,23 @@ export class ModelCache {
     private readonly capacity = 8,
   ) {}
 
-  /** The loaded model; null when the store has no such model. */
-  async get(id: string): Promise<CachedModel | null> {
-    const existing = this.entries.get(id);
+  /** The loaded model of a tenant; null when the store has no such model. */
+  async get(tenant: string, id: string): Promise<CachedModel | null> {
+    const key = `${tenant}/${id}`;
+    const existing = this.entries.get(key);
     if (existing) {
-      this.entries.delete(id);
-      this.entries.set(id, existing);
+      this.entries.delete(key);
+      this.entries.set(key, existing);
       return existing;
     }
-    const record = await this.store.get(id);
+    const record = await this.store.get(tenant, id);
     if (!record) return null;
-    const loading = this.store.readArtifacts(id).then(async (artifacts) => ({
+    const loading = this.store.readArtifacts(tenant, id).then(async (artifacts) => ({
       record,
       model: await loadModel(artifacts),
     }));
-    this.entries.set(id, loading);
-    loading.catch(() => this.entries.delete(id));
+    this.entries.set(key, loading);
+    loading.catch(() => this.entries.delete(key));
     await this.evict();
     return loading;
   }

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createJobQueue, createRedis } from '../../src/jobs/queue.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
 import { ModelStore } from '../../src/models/store.js';
 import type { ServiceContext } from '../../src/services/context.js';
 import { selectBackend } from '../../src/tf/backend.js';
@@ -20,7 +20,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  logger: Logger = createLogger('silent'),
+): Promise<TestApp> {
   const redisUrl = await requireRedis();
   await selectBackend('wasm');
   const storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-store-'));
@@ -37,7 +40,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const redis = createRedis(config, false);
   const queue = createJobQueue(config, redis);
   const ctx: ServiceContext = { config, models, results, queue, redis };
-  const app = await buildApp({ ctx, logger: createLogger('silent') });
+  const app = await buildApp({ ctx, logger });
   await app.ready();
   return {
     app,

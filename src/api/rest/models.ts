@@ -8,19 +8,19 @@ import { createModel, deleteModel, getModel, listModels, type ModelUpload } from
 export function registerModelRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post('/v1/models', async (request, reply) => {
     const upload = await readUpload(request, ctx.config);
-    const record = await createModel(ctx, upload);
+    const record = await createModel(ctx, request.principal, upload);
     request.log.info({ modelId: record.id, format: record.format }, 'model stored');
     return reply.code(201).header('location', `/v1/models/${record.id}`).send(record);
   });
 
-  app.get('/v1/models', async () => ({ items: await listModels(ctx) }));
+  app.get('/v1/models', async (request) => ({ items: await listModels(ctx, request.principal) }));
 
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (request) =>
-    getModel(ctx, request.params.id),
+    getModel(ctx, request.principal, request.params.id),
   );
 
   app.delete<{ Params: { id: string } }>('/v1/models/:id', async (request, reply) => {
-    await deleteModel(ctx, request.params.id);
+    await deleteModel(ctx, request.principal, request.params.id);
     return reply.code(204).send();
   });
 }
