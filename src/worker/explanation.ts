@@ -8,6 +8,7 @@ import { LOGIT_EPSILON } from '../explain/link.js';
 import type { ExplanationPayload } from '../jobs/queue.js';
 import { predictRows } from '../models/tf-model.js';
 import type { CachedModel } from './model-cache.js';
+import { slicedEvaluator } from './sliced-evaluator.js';
 
 /** The stored result of a Shapley explanation. */
 export interface ShapleyJobResult {
@@ -29,6 +30,8 @@ export interface ExplanationRun {
   payload: ExplanationPayload;
   cached: CachedModel;
   batchRows: number;
+  /** Time one model call may hold the event loop; calls are sliced to about this long. */
+  sliceTargetMs: number;
   /** Receives the fraction of model rows done, 0..1. */
   onProgress: (fraction: number) => void | Promise<void>;
 }
@@ -44,7 +47,11 @@ export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobRes
   const expectedRows = estimateRows(payload, width);
   let rowsDone = 0;
   const ctx: EvaluationContext = {
-    evaluate: (rows, rowCount) => predictRows(model, inputShape, rows, rowCount),
+    evaluate: slicedEvaluator((rows, rowCount) => predictRows(model, inputShape, rows, rowCount), {
+      width,
+      outputCount: record.outputCount,
+      targetMs: run.sliceTargetMs,
+    }),
     outputCount: record.outputCount,
     link: payload.params.link,
     batchRows: run.batchRows,

@@ -42,6 +42,8 @@ async function handleExplanation(run: JobRun): Promise<JobOutcome> {
     payload,
     cached,
     batchRows: run.config.BATCH_ROWS,
+    // BullMQ renews the lock every half lock duration; slices of an eighth leave a wide margin.
+    sliceTargetMs: run.config.JOB_LOCK_DURATION_MS / 8,
     onProgress: run.onProgress,
   });
   return {
