@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { decideAccess, type AccessMode } from './auth/api-keys.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { watchConnection } from './jobs/connection-watch.js';
 import { createJobQueue, createRedis } from './jobs/queue.js';
 import { ResultStore } from './jobs/result-store.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -62,12 +63,14 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
 
   if (mode === 'worker' || mode === 'all') {
     const connection = createRedis(config, true);
+    watchConnection(connection, logger, config.REDIS_URL, 'worker');
     const worker = startWorker({ config, logger, connection, models, results });
     closers.push(() => worker.close(), () => connection.quit());
     logger.info({ concurrency: config.WORKER_CONCURRENCY, storeDir: config.storeDir }, 'worker started');
   }
   if (mode === 'api' || mode === 'all') {
     const redis = createRedis(config, false);
+    watchConnection(redis, logger, config.REDIS_URL, 'api');
     const queue = createJobQueue(config, redis);
     const app: FastifyInstance = await buildApp({
       ctx: { config, models, results, queue, redis },
