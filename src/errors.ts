@@ -10,7 +10,7 @@ const catalogue = {
   GBX_ERR_VALIDATION: { status: 400, title: 'The request is not valid' },
   GBX_ERR_UPLOAD_INVALID: { status: 400, title: 'The uploaded model is not valid' },
   GBX_ERR_UPLOAD_TOO_LARGE: { status: 413, title: 'An uploaded file is too large' },
-  GBX_ERR_UPLOAD_UNSUPPORTED: { status: 400, title: 'The model uses what TensorFlow.js cannot run' },
+  GBX_ERR_UPLOAD_UNSUPPORTED: { status: 400, title: 'The model needs what TensorFlow.js lacks' },
   GBX_ERR_UPLOAD_TIMEOUT: { status: 422, title: 'The model did not load in time' },
   GBX_ERR_UNSUPPORTED: { status: 400, title: 'Not supported yet' },
   GBX_ERR_UNAUTHORIZED: { status: 401, title: 'A valid API key is required' },

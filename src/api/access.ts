@@ -19,7 +19,9 @@ export const PUBLIC_PATH_PREFIXES = ['/health/'];
 
 function isPublic(request: FastifyRequest): boolean {
   const url = request.url;
-  return request.method === 'OPTIONS' || PUBLIC_PATH_PREFIXES.some((prefix) => url.startsWith(prefix));
+  return (
+    request.method === 'OPTIONS' || PUBLIC_PATH_PREFIXES.some((prefix) => url.startsWith(prefix))
+  );
 }
 
 /**
@@ -30,12 +32,20 @@ function isPublic(request: FastifyRequest): boolean {
  */
 export async function registerAccess(app: FastifyInstance, config: Config): Promise<AccessMode> {
   const access = decideAccess(config);
-  const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = config.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   if (origins.length > 0) {
     await app.register(cors, {
       origin: origins.includes('*') ? true : origins,
       allowedHeaders: ['authorization', 'content-type'],
-      exposedHeaders: ['location', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+      exposedHeaders: [
+        'location',
+        'retry-after',
+        'x-ratelimit-limit',
+        'x-ratelimit-remaining',
+        'x-ratelimit-reset',
+      ],
       maxAge: 600,
     });
   }
@@ -66,7 +76,9 @@ export async function registerAccess(app: FastifyInstance, config: Config): Prom
     hook: 'onRequest',
     allowList: (request) => isPublic(request),
     keyGenerator: (request) =>
-      access.kind === 'keys' && request.principal ? `key:${request.principal.keyId}` : `ip:${request.ip}`,
+      access.kind === 'keys' && request.principal
+        ? `key:${request.principal.keyId}`
+        : `ip:${request.ip}`,
     errorResponseBuilder: (_request, context) =>
       new GlassboxError(
         'GBX_ERR_RATE_LIMITED',
@@ -77,7 +89,10 @@ export async function registerAccess(app: FastifyInstance, config: Config): Prom
   return access;
 }
 
-function authenticate(request: FastifyRequest, access: AccessMode & { kind: 'keys' }): Principal | null {
+function authenticate(
+  request: FastifyRequest,
+  access: AccessMode & { kind: 'keys' },
+): Principal | null {
   const header = request.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
   return match ? access.keys.lookup(match[1]) : null;

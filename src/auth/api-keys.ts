@@ -56,18 +56,23 @@ function digest(key: string): Buffer {
 export function loadKeyRing(config: Config): KeyRing {
   const sources: { where: string; text: string }[] = [];
   if (config.API_KEYS) {
-    config.API_KEYS.split(',').forEach((text, i) => sources.push({ where: `API_KEYS entry ${i + 1}`, text }));
+    config.API_KEYS.split(',').forEach((text, i) =>
+      sources.push({ where: `API_KEYS entry ${i + 1}`, text }),
+    );
   }
   if (config.API_KEYS_FILE) {
     let content: string;
     try {
       content = readFileSync(config.API_KEYS_FILE, 'utf8');
     } catch (err) {
-      throw new ConfigError([`API_KEYS_FILE: cannot read ${config.API_KEYS_FILE} (${(err as Error).message})`]);
+      throw new ConfigError([
+        `API_KEYS_FILE: cannot read ${config.API_KEYS_FILE} (${(err as Error).message})`,
+      ]);
     }
     content.split('\n').forEach((line, i) => {
       const text = line.trim();
-      if (text !== '' && !text.startsWith('#')) sources.push({ where: `API_KEYS_FILE line ${i + 1}`, text });
+      if (text !== '' && !text.startsWith('#'))
+        sources.push({ where: `API_KEYS_FILE line ${i + 1}`, text });
     });
   }
   const problems: string[] = [];
@@ -80,7 +85,10 @@ export function loadKeyRing(config: Config): KeyRing {
       return [];
     }
     if (key.length < MIN_KEY_LENGTH || /\s/.test(key)) {
-      problems.push(`${where}: the key of tenant ${tenant} must be ${MIN_KEY_LENGTH}+ characters without spaces`);
+      problems.push(
+        `${where}: the key of tenant ${tenant} must be ` +
+          `${MIN_KEY_LENGTH}+ characters without spaces`,
+      );
       return [];
     }
     return [{ tenant, key }];
@@ -108,7 +116,8 @@ export function decideAccess(config: Config): AccessMode {
   const keys = loadKeyRing(config);
   if (keys.size > 0) return { kind: 'keys', keys };
   if (config.AUTH_DISABLED) return { kind: 'open', reason: 'AUTH_DISABLED=true' };
-  if (isLoopbackHost(config.HOST)) return { kind: 'open', reason: `bound to loopback ${config.HOST}` };
+  if (isLoopbackHost(config.HOST))
+    return { kind: 'open', reason: `bound to loopback ${config.HOST}` };
   throw new ConfigError([
     `HOST: ${config.HOST} is reachable from other machines and no API keys are configured; ` +
       'set API_KEYS or API_KEYS_FILE, or AUTH_DISABLED=true to run open on purpose',

@@ -57,7 +57,7 @@ export const configSchema = z.object({
   MAX_FEATURES: positiveInt(262_144),
   /** Most histogram bins one request may ask for. */
   MAX_HISTOGRAM_BINS: positiveInt(1000),
-  /** How long a worker's lock on a job lasts unless renewed; a dead worker's job is taken over after it. */
+  /** A worker's lock on a job, renewed while it runs; another worker takes over after it. */
   JOB_LOCK_DURATION_MS: positiveInt(30_000),
   /** How often workers look for jobs whose lock has expired (a worker died mid-job). */
   JOB_STALLED_INTERVAL_MS: positiveInt(30_000),

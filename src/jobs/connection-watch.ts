@@ -12,7 +12,10 @@ export function watchConnection(redis: Redis, logger: Logger, url: string, role:
   redis.on('error', (err: Error) => {
     if (lost) return;
     lost = true;
-    logger.warn({ role, redisUrl: redactUrl(url), reason: err.message }, 'redis connection lost; reconnecting');
+    logger.warn(
+      { role, redisUrl: redactUrl(url), reason: err.message },
+      'redis connection lost; reconnecting',
+    );
   });
   redis.on('ready', () => {
     if (!lost) return;

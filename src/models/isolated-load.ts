@@ -31,7 +31,8 @@ export async function checkModelIsolated(
   const worker = startThread({ backend: options.backend, artifacts });
   try {
     const answer = await answerWithin(worker, options.timeoutMs);
-    if (!answer.ok) throw new GlassboxError(answer.error.code, answer.error.message, answer.error.problems);
+    if (!answer.ok)
+      throw new GlassboxError(answer.error.code, answer.error.message, answer.error.problems);
     return answer.structure;
   } finally {
     await worker.terminate();
@@ -39,7 +40,10 @@ export async function checkModelIsolated(
 }
 
 function startThread(workerData: unknown): Worker {
-  const entry = new URL(`./load-thread${path.extname(new URL(import.meta.url).pathname)}`, import.meta.url);
+  const entry = new URL(
+    `./load-thread${path.extname(new URL(import.meta.url).pathname)}`,
+    import.meta.url,
+  );
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
   // Running from source (tests): register the TypeScript loader inside the thread first.
   const tsx = pathToFileURL(tsxLoaderPath()).href;
@@ -73,7 +77,11 @@ function answerWithin(worker: Worker, timeoutMs: number): Promise<ThreadAnswer> 
     };
     worker.once('message', (answer: ThreadAnswer) => settle(() => resolve(answer)));
     worker.once('error', (err) =>
-      settle(() => reject(new GlassboxError('GBX_ERR_MODEL_LOAD', 'the model check failed', [], { cause: err }))),
+      settle(() =>
+        reject(
+          new GlassboxError('GBX_ERR_MODEL_LOAD', 'the model check failed', [], { cause: err }),
+        ),
+      ),
     );
     worker.once('exit', (code) =>
       settle(() =>

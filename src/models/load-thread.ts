@@ -5,7 +5,14 @@ import type { TfjsBackendChoice } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
 import { selectBackend } from '../tf/backend.js';
 import type { ModelArtifacts } from './artifacts.js';
-import { asLoadError, describeModel, disposeModel, firstRun, loadModel, probeOutputs } from './tf-model.js';
+import {
+  asLoadError,
+  describeModel,
+  disposeModel,
+  firstRun,
+  loadModel,
+  probeOutputs,
+} from './tf-model.js';
 
 /** What the thread receives. */
 export interface LoadRequest {
@@ -31,7 +38,10 @@ async function check({ backend, artifacts }: LoadRequest) {
 check(workerData as LoadRequest).then(
   (answer) => parentPort?.postMessage(answer),
   (err: unknown) => {
-    const failure = err instanceof GlassboxError ? err : asLoadError(err, (workerData as LoadRequest).artifacts.format);
+    const failure =
+      err instanceof GlassboxError
+        ? err
+        : asLoadError(err, (workerData as LoadRequest).artifacts.format);
     parentPort?.postMessage({
       ok: false,
       error: { code: failure.code, message: failure.message, problems: failure.problems },

@@ -51,7 +51,12 @@ export class ModelStore {
    * Writes a model into a staging folder and moves it into place only once complete, so that a
    * reader never sees half a model.
    */
-  async save(tenant: string, record: ModelRecord, modelJsonText: string, files: Map<string, Buffer>): Promise<void> {
+  async save(
+    tenant: string,
+    record: ModelRecord,
+    modelJsonText: string,
+    files: Map<string, Buffer>,
+  ): Promise<void> {
     const staging = path.join(this.stagingDir, `${record.id}-${randomUUID()}`);
     await mkdir(staging, { recursive: true });
     try {
@@ -71,7 +76,8 @@ export class ModelStore {
   async get(tenant: string, id: string): Promise<ModelRecord | null> {
     if (!ID_PATTERN.test(id) || !TENANT_PATTERN.test(tenant)) return null;
     try {
-      return JSON.parse(await readFile(path.join(this.folder(tenant, id), RECORD_FILE), 'utf8')) as ModelRecord;
+      const text = await readFile(path.join(this.folder(tenant, id), RECORD_FILE), 'utf8');
+      return JSON.parse(text) as ModelRecord;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;

@@ -57,10 +57,14 @@ function memoryHandler(artifacts: ModelArtifacts, withWeights: boolean): tf.io.I
       userDefinedMetadata: json.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'],
       modelInitializer: json.modelInitializer as tf.io.ModelArtifacts['modelInitializer'],
       ...(withWeights
-        ? { weightSpecs: artifacts.weightSpecs as tf.io.WeightsManifestEntry[], weightData: artifacts.weightData }
+        ? { weightSpecs: manifestEntries(artifacts), weightData: artifacts.weightData }
         : {}),
     }),
   };
+}
+
+function manifestEntries(artifacts: ModelArtifacts): tf.io.WeightsManifestEntry[] {
+  return artifacts.weightSpecs as tf.io.WeightsManifestEntry[];
 }
 
 /**
@@ -69,7 +73,7 @@ function memoryHandler(artifacts: ModelArtifacts, withWeights: boolean): tf.io.I
  */
 async function loadLayersStrict(artifacts: ModelArtifacts): Promise<tf.LayersModel> {
   const model = await tf.loadLayersModel(memoryHandler(artifacts, false));
-  const weights = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs as tf.io.WeightsManifestEntry[]);
+  const weights = tf.io.decodeWeights(artifacts.weightData, manifestEntries(artifacts));
   try {
     model.loadWeights(weights, true);
     return model;
@@ -77,9 +81,8 @@ async function loadLayersStrict(artifacts: ModelArtifacts): Promise<tf.LayersMod
     const problems = weightNameProblems(model, artifacts.weightSpecs.map((s) => s.name));
     model.dispose();
     if (problems.length === 0) throw err;
-    throw new GlassboxError('GBX_ERR_UPLOAD_INVALID', problems.map((p) => p.message).join('; '), problems, {
-      cause: err,
-    });
+    const detail = problems.map((p) => p.message).join('; ');
+    throw new GlassboxError('GBX_ERR_UPLOAD_INVALID', detail, problems, { cause: err });
   } finally {
     tf.dispose(Object.values(weights));
   }
@@ -128,9 +131,8 @@ export function asLoadError(err: unknown, format: ModelFormat): GlassboxError {
     const detail = unknownOp
       ? `op ${unknownOp[1] ?? unknownOp[2]} is not one TensorFlow.js can run`
       : `op ${missingKernel![1]} has no kernel on the ${missingKernel![2]} backend the workers use`;
-    return new GlassboxError('GBX_ERR_UPLOAD_UNSUPPORTED', detail, [{ path: 'model', message: detail }], {
-      cause: err,
-    });
+    const problems = [{ path: 'model', message: detail }];
+    return new GlassboxError('GBX_ERR_UPLOAD_UNSUPPORTED', detail, problems, { cause: err });
   }
   return new GlassboxError(
     'GBX_ERR_UPLOAD_INVALID',

@@ -84,7 +84,9 @@ function checkContainer(
     report.invalid.push({ path: `${at}.config.layers`, message: 'must be a list of layers' });
     return;
   }
-  layers.forEach((layer, i) => checkLayer(layer as LayerConfig, `${at}.config.layers.${i}`, report));
+  layers.forEach((layer, i) =>
+    checkLayer(layer as LayerConfig, `${at}.config.layers.${i}`, report),
+  );
   if (className !== 'Sequential') checkGraph(layers as LayerConfig[], config, at, report);
 }
 
@@ -104,7 +106,10 @@ function checkGraph(
       continue;
     }
     if (nodeCounts.has(name)) {
-      report.invalid.push({ path: `${at}.config.layers.${i}`, message: `layer name ${name} is used twice` });
+      report.invalid.push({
+        path: `${at}.config.layers.${i}`,
+        message: `layer name ${name} is used twice`,
+      });
     }
     const nodes = parseInboundNodes(layer.inbound_nodes, `${at}.config.layers.${i}`, report);
     // A layer never called (an InputLayer) still has the one node that creates its output.
@@ -125,7 +130,10 @@ function checkGraph(
   for (const key of ['input_layers', 'output_layers'] as const) {
     for (const link of parseLinks(config[key], `${at}.config.${key}`, report)) {
       if (!linkExists(link)) {
-        report.invalid.push({ path: `${at}.config.${key}`, message: `names ${describeLink(link, nodeCounts)}` });
+        report.invalid.push({
+          path: `${at}.config.${key}`,
+          message: `names ${describeLink(link, nodeCounts)}`,
+        });
       }
     }
   }

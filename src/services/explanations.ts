@@ -24,7 +24,10 @@ function requestSchema(ctx: ServiceContext) {
     .object({
       modelId: z.string().min(1),
       method: z.enum(EXPLANATION_METHODS),
-      instances: z.array(rowSchema).min(1).max(MAX_INSTANCES, overLimit('MAX_INSTANCES', MAX_INSTANCES, 'rows')),
+      instances: z
+        .array(rowSchema)
+        .min(1)
+        .max(MAX_INSTANCES, overLimit('MAX_INSTANCES', MAX_INSTANCES, 'rows')),
       background: z
         .array(rowSchema)
         .min(1)
@@ -34,7 +37,11 @@ function requestSchema(ctx: ServiceContext) {
           nsamples: z
             .union([
               z.literal('auto'),
-              z.number().int().min(2).max(MAX_NSAMPLES, overLimit('MAX_NSAMPLES', MAX_NSAMPLES, '')),
+              z
+                .number()
+                .int()
+                .min(2)
+                .max(MAX_NSAMPLES, overLimit('MAX_NSAMPLES', MAX_NSAMPLES, '')),
             ])
             .default('auto'),
           link: z.enum(['identity', 'logit']).default('identity'),
@@ -77,7 +84,10 @@ export async function submitExplanation(
   if ((model.featureCount as number) > ctx.config.MAX_FEATURES) {
     const limit = overLimit('MAX_FEATURES', ctx.config.MAX_FEATURES, 'features');
     throw validationError([
-      { path: 'modelId', message: `the model has ${model.featureCount} features, ${limit.message}` },
+      {
+        path: 'modelId',
+        message: `the model has ${model.featureCount} features, ${limit.message}`,
+      },
     ]);
   }
 

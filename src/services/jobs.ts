@@ -23,7 +23,11 @@ export interface JobView {
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A job of the principal's tenant; any other tenant's job is reported as not found. */
-export async function getJob(ctx: ServiceContext, principal: Principal, id: string): Promise<JobView> {
+export async function getJob(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<JobView> {
   let job: AnyJob | undefined;
   if (ID_PATTERN.test(id)) {
     try {

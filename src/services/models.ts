@@ -29,7 +29,8 @@ export interface ModelUpload {
 
 /**
  * Checks an upload (JSON, topology, manifest, byte lengths, metadata, a load and first run in
- * TensorFlow.js on a worker thread under a time limit) and stores it. Nothing is stored when any check fails.
+ * TensorFlow.js on a worker thread under a time limit) and stores it. Nothing is stored when any
+ * check fails.
  */
 export async function createModel(
   ctx: ServiceContext,
@@ -97,17 +98,28 @@ function namesFor(
 }
 
 /** A model of the principal's tenant; any other tenant's model is reported as not found. */
-export async function getModel(ctx: ServiceContext, principal: Principal, id: string): Promise<ModelRecord> {
+export async function getModel(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<ModelRecord> {
   const record = await ctx.models.get(principal.tenant, id);
   if (!record) throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `no model with id ${id}`);
   return record;
 }
 
-export async function listModels(ctx: ServiceContext, principal: Principal): Promise<ModelRecord[]> {
+export async function listModels(
+  ctx: ServiceContext,
+  principal: Principal,
+): Promise<ModelRecord[]> {
   return ctx.models.list(principal.tenant);
 }
 
-export async function deleteModel(ctx: ServiceContext, principal: Principal, id: string): Promise<void> {
+export async function deleteModel(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<void> {
   if (!(await ctx.models.delete(principal.tenant, id))) {
     throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `no model with id ${id}`);
   }

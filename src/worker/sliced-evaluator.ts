@@ -29,10 +29,13 @@ export function slicedEvaluator(evaluate: ModelEvaluator, options: SliceOptions)
   let sliceRows = options.initialRows ?? 64;
   return async (rows, rowCount) => {
     const out = new Float32Array(rowCount * options.outputCount);
-    for (let start = 0; start < rowCount; ) {
+    for (let start = 0; start < rowCount;) {
       const count = Math.min(sliceRows, rowCount - start);
       const began = performance.now();
-      const part = await evaluate(rows.subarray(start * options.width, (start + count) * options.width), count);
+      const part = await evaluate(
+        rows.subarray(start * options.width, (start + count) * options.width),
+        count,
+      );
       const elapsed = Math.max(performance.now() - began, 0.1);
       out.set(part as ArrayLike<number>, start * options.outputCount);
       start += count;

@@ -39,7 +39,9 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
     stalledInterval: deps.config.JOB_STALLED_INTERVAL_MS,
     maxStalledCount: deps.config.JOB_MAX_STALLED,
   });
-  worker.on('stalled', (jobId) => deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock'));
+  worker.on('stalled', (jobId) => {
+    deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock');
+  });
   worker.on('failed', (job, err) => {
     deps.logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, 'job attempt failed');
   });

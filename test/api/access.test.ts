@@ -21,7 +21,10 @@ beforeAll(async () => {
       done();
     },
   });
-  t = await buildTestApp({ API_KEYS: KEYS, MAX_INSTANCES: '5', MAX_FEATURES: '100' }, pino({ level: 'trace' }, sink));
+  t = await buildTestApp(
+    { API_KEYS: KEYS, MAX_INSTANCES: '5', MAX_FEATURES: '100' },
+    pino({ level: 'trace' }, sink),
+  );
 });
 afterAll(async () => t?.close());
 
@@ -51,7 +54,11 @@ function explainAs(key: string, modelId: string, overrides: Record<string, unkno
 
 describe('API keys', () => {
   it('answers 401 without a key, with an unknown key and with another scheme', async () => {
-    for (const headers of [{}, bearer('not-a-configured-key-at-all'), { authorization: `Basic ${ALPHA_KEY}` }]) {
+    for (const headers of [
+      {},
+      bearer('not-a-configured-key-at-all'),
+      { authorization: `Basic ${ALPHA_KEY}` },
+    ]) {
       const res = await request(t.app.server).get('/v1/models').set(headers);
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('GBX_ERR_UNAUTHORIZED');
@@ -65,7 +72,9 @@ describe('API keys', () => {
 
   it('never writes a key into the log', async () => {
     await request(t.app.server).get('/v1/models').set(bearer(ALPHA_KEY));
-    await request(t.app.server).get('/v1/models').set(bearer(`${BETA_KEY}x`));
+    await request(t.app.server)
+      .get('/v1/models')
+      .set(bearer(`${BETA_KEY}x`));
     expect(logLines.length).toBeGreaterThan(0);
     const log = logLines.join('');
     expect(log).not.toContain(ALPHA_KEY);
@@ -107,16 +116,24 @@ describe('tenant isolation', () => {
   });
 
   it('shows a job only to its tenant', async () => {
-    expect((await request(t.app.server).get(`/v1/jobs/${jobId}`).set(bearer(ALPHA_KEY))).status).toBe(200);
+    expect(
+      (await request(t.app.server).get(`/v1/jobs/${jobId}`).set(bearer(ALPHA_KEY))).status,
+    ).toBe(200);
     const other = await request(t.app.server).get(`/v1/jobs/${jobId}`).set(bearer(BETA_KEY));
     expect(other.status).toBe(404);
     expect(other.body.code).toBe('GBX_ERR_JOB_NOT_FOUND');
   });
 
   it('lets only the owner delete a model', async () => {
-    expect((await request(t.app.server).delete(`/v1/models/${modelId}`).set(bearer(BETA_KEY))).status).toBe(404);
-    expect((await request(t.app.server).get(`/v1/models/${modelId}`).set(bearer(ALPHA_KEY))).status).toBe(200);
-    expect((await request(t.app.server).delete(`/v1/models/${modelId}`).set(bearer(ALPHA_KEY))).status).toBe(204);
+    expect(
+      (await request(t.app.server).delete(`/v1/models/${modelId}`).set(bearer(BETA_KEY))).status,
+    ).toBe(404);
+    expect(
+      (await request(t.app.server).get(`/v1/models/${modelId}`).set(bearer(ALPHA_KEY))).status,
+    ).toBe(200);
+    expect(
+      (await request(t.app.server).delete(`/v1/models/${modelId}`).set(bearer(ALPHA_KEY))).status,
+    ).toBe(204);
   });
 });
 
@@ -129,7 +146,9 @@ describe('request caps', () => {
   it('names MAX_INSTANCES when a request carries more instances', async () => {
     const res = await explainAs(ALPHA_KEY, modelId, { instances: data.instances.slice(0, 6) });
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'instances', message: 'over the limit MAX_INSTANCES (5 rows)' }]);
+    expect(res.body.errors).toEqual([
+      { path: 'instances', message: 'over the limit MAX_INSTANCES (5 rows)' },
+    ]);
   });
 
   it('names MAX_NSAMPLES and MAX_BACKGROUND_ROWS', async () => {
@@ -138,7 +157,10 @@ describe('request caps', () => {
     expect(res.body.errors[0].message).toContain('MAX_NSAMPLES (200000)');
     const rows = Array.from({ length: 5001 }, () => data.background[0]);
     const bg = await explainAs(ALPHA_KEY, modelId, { background: rows });
-    expect(bg.body.errors[0]).toEqual({ path: 'background', message: 'over the limit MAX_BACKGROUND_ROWS (5000 rows)' });
+    expect(bg.body.errors[0]).toEqual({
+      path: 'background',
+      message: 'over the limit MAX_BACKGROUND_ROWS (5000 rows)',
+    });
   });
 
   it('names MAX_FEATURES when the model is wider', async () => {
@@ -148,9 +170,16 @@ describe('request caps', () => {
       const res = await request(narrow.app.server)
         .post('/v1/explanations')
         .set(bearer(ALPHA_KEY))
-        .send({ modelId: id, method: 'kernel_shap', instances: data.instances.slice(0, 1), background: data.background });
+        .send({
+          modelId: id,
+          method: 'kernel_shap',
+          instances: data.instances.slice(0, 1),
+          background: data.background,
+        });
       expect(res.status).toBe(400);
-      expect(res.body.errors[0].message).toBe('the model has 30 features, over the limit MAX_FEATURES (29 features)');
+      expect(res.body.errors[0].message).toBe(
+        'the model has 30 features, over the limit MAX_FEATURES (29 features)',
+      );
     } finally {
       await narrow.close();
     }
@@ -171,14 +200,20 @@ describe('rate limits and CORS', () => {
   it('answers 429 naming the limit once a key has spent it, and counts per key', async () => {
     const statuses = [];
     for (let i = 0; i < 4; i++) {
-      statuses.push((await request(limited.app.server).get('/v1/models').set(bearer(ALPHA_KEY))).status);
+      statuses.push(
+        (await request(limited.app.server).get('/v1/models').set(bearer(ALPHA_KEY))).status,
+      );
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
     const res = await request(limited.app.server).get('/v1/models').set(bearer(ALPHA_KEY));
     expect(res.body.code).toBe('GBX_ERR_RATE_LIMITED');
-    expect(res.body.detail).toMatch(/RATE_LIMIT_MAX \(3\) requests in RATE_LIMIT_WINDOW_MS \(60000 ms\)/);
+    expect(res.body.detail).toMatch(
+      /RATE_LIMIT_MAX \(3\) requests in RATE_LIMIT_WINDOW_MS \(60000 ms\)/,
+    );
     expect(res.headers['retry-after']).toBeDefined();
-    expect((await request(limited.app.server).get('/v1/models').set(bearer(BETA_KEY))).status).toBe(200);
+    expect((await request(limited.app.server).get('/v1/models').set(bearer(BETA_KEY))).status).toBe(
+      200,
+    );
   });
 
   it('answers a preflight from a configured origin and not from others', async () => {

@@ -15,7 +15,9 @@ const breastCancer = modelFiles(fixtureModelDir('breast-cancer'));
 type Files = { modelJson: string; weights: Map<string, Buffer> };
 
 function upload(app: TestApp, files: Files) {
-  let req = request(app.app.server).post('/v1/models').attach('model', Buffer.from(files.modelJson), 'model.json');
+  let req = request(app.app.server)
+    .post('/v1/models')
+    .attach('model', Buffer.from(files.modelJson), 'model.json');
   for (const [name, data] of files.weights) req = req.attach('weights', data, name);
   return req;
 }
@@ -37,7 +39,10 @@ describe('upload size limits', () => {
     // weights.bin is the largest file of this upload, so it alone meets the limit.
     const weights = breastCancer.weights.get('weights.bin')!;
     expect(weights.length).toBeGreaterThan(jsonBytes);
-    const limited = await buildTestApp({ MAX_UPLOAD_BYTES: String(weights.length), TFJS_BACKEND: 'wasm' });
+    const limited = await buildTestApp({
+      MAX_UPLOAD_BYTES: String(weights.length),
+      TFJS_BACKEND: 'wasm',
+    });
     try {
       const exact = await upload(limited, breastCancer);
       expect(exact.status).toBe(201);
@@ -57,7 +62,10 @@ describe('upload size limits', () => {
 
   it('refuses an upload over MAX_UPLOAD_TOTAL_BYTES with 413 and stores nothing', async () => {
     const total = jsonBytes + breastCancer.weights.get('weights.bin')!.length;
-    const limited = await buildTestApp({ MAX_UPLOAD_TOTAL_BYTES: String(total - 1), TFJS_BACKEND: 'wasm' });
+    const limited = await buildTestApp({
+      MAX_UPLOAD_TOTAL_BYTES: String(total - 1),
+      TFJS_BACKEND: 'wasm',
+    });
     try {
       const res = await upload(limited, breastCancer);
       expect(res.status).toBe(413);
@@ -97,7 +105,9 @@ describe('upload checks', () => {
 
   it('refuses a Lambda layer naming the layer and its class, and stores nothing', async () => {
     const before = await storedCount(t);
-    const files = withTopology((json) => (json.modelTopology.config.layers[1].class_name = 'Lambda'));
+    const files = withTopology(
+      (json) => (json.modelTopology.config.layers[1].class_name = 'Lambda'),
+    );
     const res = await upload(t, files);
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('GBX_ERR_UPLOAD_UNSUPPORTED');
@@ -106,7 +116,9 @@ describe('upload checks', () => {
   });
 
   it('refuses a custom layer class naming it', async () => {
-    const files = withTopology((json) => (json.modelTopology.config.layers[0].class_name = 'MyDense'));
+    const files = withTopology(
+      (json) => (json.modelTopology.config.layers[0].class_name = 'MyDense'),
+    );
     const res = await upload(t, files);
     expect(res.body.code).toBe('GBX_ERR_UPLOAD_UNSUPPORTED');
     expect(res.body.detail).toMatch(/layer "dense_Dense1" has class "MyDense"/);
@@ -128,7 +140,10 @@ describe('upload checks', () => {
 
   it('refuses a GraphModel op TensorFlow.js does not know, naming it', async () => {
     const model = graphModel('FancyOp');
-    const res = await upload(t, { modelJson: JSON.stringify(model.modelJson), weights: model.weights });
+    const res = await upload(t, {
+      modelJson: JSON.stringify(model.modelJson),
+      weights: model.weights,
+    });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('GBX_ERR_UPLOAD_UNSUPPORTED');
     expect(res.body.detail).toBe('op FancyOp is not one TensorFlow.js can run');
@@ -136,14 +151,20 @@ describe('upload checks', () => {
 
   it('refuses a GraphModel op with no kernel on the configured backend, naming op and backend', async () => {
     const model = einsumGraphModel();
-    const res = await upload(t, { modelJson: JSON.stringify(model.modelJson), weights: model.weights });
+    const res = await upload(t, {
+      modelJson: JSON.stringify(model.modelJson),
+      weights: model.weights,
+    });
     expect(res.status).toBe(400);
     expect(res.body.detail).toBe('op Einsum has no kernel on the wasm backend the workers use');
   });
 
   it('stores a GraphModel whose ops all run', async () => {
     const model = graphModel('Relu');
-    const res = await upload(t, { modelJson: JSON.stringify(model.modelJson), weights: model.weights });
+    const res = await upload(t, {
+      modelJson: JSON.stringify(model.modelJson),
+      weights: model.weights,
+    });
     expect(res.status).toBe(201);
     expect(res.body.format).toBe('graph-model');
   });

@@ -12,7 +12,10 @@ describe('loadKeyRing', () => {
       const file = path.join(dir, 'keys');
       await writeFile(file, '# team keys\n\ngamma:gamma-key-0123456789abcd\n');
       const ring = loadKeyRing(
-        loadConfig({ API_KEYS: 'alpha:alpha-key-0123456789abcd, beta:beta-key-0123456789abcde', API_KEYS_FILE: file }),
+        loadConfig({
+          API_KEYS: 'alpha:alpha-key-0123456789abcd, beta:beta-key-0123456789abcde',
+          API_KEYS_FILE: file,
+        }),
       );
       expect(ring.size).toBe(3);
       expect(ring.lookup('alpha-key-0123456789abcd')?.tenant).toBe('alpha');
@@ -28,14 +31,18 @@ describe('loadKeyRing', () => {
   it('lists every malformed entry without quoting any key', () => {
     const secret = 'short-secret';
     try {
-      loadKeyRing(loadConfig({ API_KEYS: `nocolon,alpha:${secret},bad tenant:0123456789abcdefgh` }));
+      loadKeyRing(
+        loadConfig({ API_KEYS: `nocolon,alpha:${secret},bad tenant:0123456789abcdefgh` }),
+      );
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const problems = (err as ConfigError).problems;
       expect(problems).toHaveLength(3);
       expect(problems.join()).not.toContain(secret);
-      expect(problems[1]).toBe('API_KEYS entry 2: the key of tenant alpha must be 16+ characters without spaces');
+      expect(problems[1]).toBe(
+        'API_KEYS entry 2: the key of tenant alpha must be 16+ characters without spaces',
+      );
     }
   });
 });
@@ -52,7 +59,9 @@ describe('decideAccess', () => {
       kind: 'open',
       reason: 'AUTH_DISABLED=true',
     });
-    expect(decideAccess(loadConfig({ HOST: '0.0.0.0', API_KEYS: 'a:0123456789abcdefgh' })).kind).toBe('keys');
+    expect(
+      decideAccess(loadConfig({ HOST: '0.0.0.0', API_KEYS: 'a:0123456789abcdefgh' })).kind,
+    ).toBe('keys');
   });
 
   it('tells loopback addresses from others', () => {

@@ -8,7 +8,12 @@ import { requireRedis, uniquePrefix } from '../helpers/redis.js';
 
 describe('start-up without API keys', () => {
   it('refuses to start the API on a public address', async () => {
-    const proc = startProcess('api', { HOST: '0.0.0.0', PORT: '0', API_KEYS: '', API_KEYS_FILE: '' });
+    const proc = startProcess('api', {
+      HOST: '0.0.0.0',
+      PORT: '0',
+      API_KEYS: '',
+      API_KEYS_FILE: '',
+    });
     expect(await proc.exited).toBe(2);
     expect(proc.lines.join('\n')).toContain('set API_KEYS or API_KEYS_FILE, or AUTH_DISABLED=true');
   });

@@ -94,9 +94,13 @@ describe('a Redis outage', () => {
     for (const id of [jobId, after.body.id as string]) {
       const job = await pollDone(id);
       expect(job.status).toBe('completed');
-      const completedLines = worker.lines.filter((l) => l.includes('"job completed"') && l.includes(id));
+      const completedLines = worker.lines.filter(
+        (l) => l.includes('"job completed"') && l.includes(id),
+      );
       expect(completedLines).toHaveLength(1);
-      const results = (await readdir(path.join(storeDir, 'results'))).filter((f) => f.startsWith(id));
+      const results = (await readdir(path.join(storeDir, 'results'))).filter((f) =>
+        f.startsWith(id),
+      );
       expect(results).toEqual([`${id}.json`]);
     }
   });

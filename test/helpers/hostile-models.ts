@@ -1,7 +1,10 @@
 // Small hand-written model.json files, well-formed and hostile, for upload tests.
 
 /** A three-layer functional LayersModel: input x (3) -> Dense hidden (2) -> Dense out (1). */
-export function functionalModel(): { modelJson: Record<string, any>; weights: Map<string, Buffer> } {
+export function functionalModel(): {
+  modelJson: Record<string, any>;
+  weights: Map<string, Buffer>;
+} {
   const dense = (name: string, units: number, from: string) => ({
     name,
     class_name: 'Dense',
@@ -65,7 +68,12 @@ export function graphModel(op: string) {
             shape: { shape: { dim: [{ size: '-1' }, { size: '3' }] } },
           },
         },
-        { name: 'y', op, input: ['x'], attr: { T: { type: 'DT_FLOAT' } } as Record<string, unknown> },
+        {
+          name: 'y',
+          op,
+          input: ['x'],
+          attr: { T: { type: 'DT_FLOAT' } } as Record<string, unknown>,
+        },
       ],
       library: {},
       versions: { producer: 1 },

@@ -21,7 +21,9 @@ describe('checkLayersTopology', () => {
     const { modelJson } = functionalModel();
     modelJson.modelTopology.config.layers[2].inbound_nodes = [[['hidden', 3, 0, {}]]];
     const report = checkLayersTopology(modelJson.modelTopology);
-    expect(report.invalid[0].message).toBe('layer out takes input from node 3 of layer hidden, which has 1 node(s)');
+    expect(report.invalid[0].message).toBe(
+      'layer out takes input from node 3 of layer hidden, which has 1 node(s)',
+    );
   });
 
   it('finds a cycle between layer calls', () => {
@@ -51,7 +53,9 @@ describe('checkModelIsolated', () => {
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 50);
     try {
-      await expect(checkModelIsolated(artifacts, { backend: 'cpu', timeoutMs: 3000 })).rejects.toMatchObject({
+      await expect(
+        checkModelIsolated(artifacts, { backend: 'cpu', timeoutMs: 3000 }),
+      ).rejects.toMatchObject({
         code: 'GBX_ERR_UPLOAD_TIMEOUT',
       });
     } finally {
@@ -76,5 +80,8 @@ function checkArtifactsUnchecked(modelJson: Record<string, any>, weights: Map<st
   const safe = structuredClone(modelJson);
   safe.modelTopology.config.layers[2].inbound_nodes = [[['hidden', 0, 0, {}]]];
   const artifacts = checkArtifacts(JSON.stringify(safe), weights);
-  return { ...artifacts, modelJson: { ...artifacts.modelJson, modelTopology: modelJson.modelTopology } };
+  return {
+    ...artifacts,
+    modelJson: { ...artifacts.modelJson, modelTopology: modelJson.modelTopology },
+  };
 }

@@ -48,9 +48,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const body = toProblem(err);
     // A queue outage is handled (503, clients retry) and logged once by the connection watch.
-    if (body.code === 'GBX_ERR_QUEUE_UNAVAILABLE') request.log.warn({ code: body.code }, 'request refused');
-    else if (body.status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: body.code, detail: body.detail }, 'request rejected');
+    if (body.code === 'GBX_ERR_QUEUE_UNAVAILABLE') {
+      request.log.warn({ code: body.code }, 'request refused');
+    } else if (body.status >= 500) {
+      request.log.error({ err }, 'request failed');
+    } else {
+      request.log.info({ code: body.code, detail: body.detail }, 'request rejected');
+    }
     return reply.code(body.status).type('application/problem+json').send(body);
   });
 
