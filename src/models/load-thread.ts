@@ -1,6 +1,7 @@
 // Worker-thread entry: loads an uploaded model, runs it once and reports its structure. A model
 // that hangs TensorFlow.js hangs only this thread, which the API terminates at its time limit.
 import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
 import type { TfjsBackendChoice } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
 import { selectBackend } from '../tf/backend.js';
@@ -21,6 +22,8 @@ export interface LoadRequest {
 }
 
 async function check({ backend, artifacts }: LoadRequest) {
+  // The thread's stdout is the API's log stream: keep TensorFlow.js's console notices out of it.
+  tf.env().set('PROD', true);
   const selected = await selectBackend(backend);
   const model = await loadModel(artifacts);
   try {

@@ -22,12 +22,26 @@ export interface JobView {
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** A job of the principal's tenant; any other tenant's job is reported as not found. */
+/** A job of the principal's tenant, as the API shows it. */
 export async function getJob(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
 ): Promise<JobView> {
+  return viewJob(ctx, await findOwnedJob(ctx, principal, id));
+}
+
+/**
+ * The queue's job under an id, when it belongs to the principal's tenant. Every route that
+ * reads, cancels or lists jobs goes through here (or filters with `jobTenant`), so that another
+ * tenant's job looks exactly like one that does not exist.
+ * @throws GlassboxError GBX_ERR_JOB_NOT_FOUND, or GBX_ERR_QUEUE_UNAVAILABLE without Redis.
+ */
+export async function findOwnedJob(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<AnyJob> {
   let job: AnyJob | undefined;
   if (ID_PATTERN.test(id)) {
     try {
@@ -39,7 +53,7 @@ export async function getJob(
   if (!job || jobTenant(job) !== principal.tenant) {
     throw new GlassboxError('GBX_ERR_JOB_NOT_FOUND', `no job with id ${id}`);
   }
-  return viewJob(ctx, job);
+  return job;
 }
 
 async function viewJob(ctx: ServiceContext, job: AnyJob): Promise<JobView> {
