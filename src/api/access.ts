@@ -70,6 +70,8 @@ export async function registerAccess(app: FastifyInstance, config: Config): Prom
     request.principal = principal;
   });
 
+  // Limitation: counts are kept per API process, because a shared store would put Redis on the
+  // path of every request, including those that must keep working while Redis is away.
   await app.register(rateLimit, {
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
