@@ -6,7 +6,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
-import { privateRedis, type PrivateRedis } from '../helpers/private-redis.js';
+import { hasRedisServer, privateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 import { startProcess, type ServiceProcess } from '../helpers/processes.js';
 
 let redis: PrivateRedis;
@@ -15,23 +15,6 @@ let worker: ServiceProcess;
 let baseUrl: string;
 let storeDir: string;
 const data = fixtureData('breast-cancer');
-
-beforeAll(async () => {
-  redis = await privateRedis();
-  await redis.start();
-  storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-outage-'));
-  const env = { REDIS_URL: redis.url, STORE_DIR: storeDir, PORT: '0', TFJS_BACKEND: 'wasm' };
-  api = startProcess('api', env);
-  worker = startProcess('worker', env);
-  baseUrl = (await api.waitFor((l) => l.msg === 'api listening')).address as string;
-  await worker.waitFor((l) => l.msg === 'worker started');
-});
-
-afterAll(async () => {
-  await Promise.all([api?.stop(), worker?.stop()]);
-  await redis?.dispose();
-  if (storeDir) await rm(storeDir, { recursive: true, force: true });
-});
 
 function explain(modelId: string) {
   return request(baseUrl)
@@ -54,7 +37,26 @@ async function pollDone(jobId: string): Promise<Record<string, any>> {
   throw new Error(`job ${jobId} did not finish`);
 }
 
-describe('a Redis outage', () => {
+// Stopping and restarting Redis needs a redis-server binary of the test's own; CI machines that
+// only reach a Redis service skip this file, and the summary counts it as skipped.
+describe.skipIf(!hasRedisServer())('a Redis outage', () => {
+  beforeAll(async () => {
+    redis = await privateRedis();
+    await redis.start();
+    storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-outage-'));
+    const env = { REDIS_URL: redis.url, STORE_DIR: storeDir, PORT: '0', TFJS_BACKEND: 'wasm' };
+    api = startProcess('api', env);
+    worker = startProcess('worker', env);
+    baseUrl = (await api.waitFor((l) => l.msg === 'api listening')).address as string;
+    await worker.waitFor((l) => l.msg === 'worker started');
+  });
+
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await redis?.dispose();
+    if (storeDir) await rm(storeDir, { recursive: true, force: true });
+  });
+
   it('is answered with 503 while it lasts, and every accepted job completes once after', async () => {
     const files = modelFiles(fixtureModelDir('breast-cancer'));
     const model = await request(baseUrl)

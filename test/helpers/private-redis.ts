@@ -1,6 +1,6 @@
 // A redis-server of the test's own, on a free port, with append-only persistence, that the test
 // can stop and start again to simulate an outage.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,6 +13,11 @@ export interface PrivateRedis {
   /** Shuts the server down (writing its append-only file) and waits for it to exit. */
   stop(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** Whether a redis-server binary is on the PATH. */
+export function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 async function freePort(): Promise<number> {
