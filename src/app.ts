@@ -6,6 +6,7 @@ import Fastify, {
   type RouteOptions,
 } from 'fastify';
 import type { Logger } from './log/logger.js';
+import { registerAccess } from './api/access.js';
 import { registerErrorHandling, sendProblem } from './api/rest/errors.js';
 import { GlassboxError } from './errors.js';
 import { registerGraphql } from './api/graphql/index.js';
@@ -28,6 +29,7 @@ export async function buildApp({ ctx, logger, onRoute }: AppOptions): Promise<Fa
   });
   if (onRoute) app.addHook('onRoute', onRoute);
   registerErrorHandling(app);
+  await registerAccess(app, ctx.config);
   await app.register(multipart, {
     limits: {
       fileSize: ctx.config.MAX_UPLOAD_BYTES,

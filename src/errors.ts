@@ -13,7 +13,11 @@ const catalogue = {
   GBX_ERR_BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   GBX_ERR_URL_INVALID: { status: 400, title: 'The URL is not valid' },
   GBX_ERR_URL_TOO_LONG: { status: 414, title: 'A path parameter is too long' },
+  GBX_ERR_UPLOAD_UNSUPPORTED: { status: 400, title: 'The model needs what TensorFlow.js lacks' },
+  GBX_ERR_UPLOAD_TIMEOUT: { status: 422, title: 'The model did not load in time' },
   GBX_ERR_UNSUPPORTED: { status: 400, title: 'Not supported yet' },
+  GBX_ERR_UNAUTHORIZED: { status: 401, title: 'A valid API key is required' },
+  GBX_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   GBX_ERR_MODEL_NOT_FOUND: { status: 404, title: 'No such model' },
   GBX_ERR_JOB_NOT_FOUND: { status: 404, title: 'No such job' },
   GBX_ERR_DATASET_NOT_FOUND: { status: 404, title: 'No such dataset' },
@@ -59,6 +63,11 @@ export function validationError(problems: FieldProblem[]): GlassboxError {
     .join('; ');
   const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
   return new GlassboxError('GBX_ERR_VALIDATION', `${summary}${more}`, problems);
+}
+
+/** The message of a request cap: names the setting, so that an operator knows what to raise. */
+export function overLimit(setting: string, limit: number, unit: string): { message: string } {
+  return { message: `over the limit ${setting} (${limit}${unit ? ` ${unit}` : ''})` };
 }
 
 /** Every catalogued code, for contracts that list them. */

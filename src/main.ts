@@ -1,7 +1,9 @@
 // Process entry point: `api`, `worker` or `all` (both in one process).
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { decideAccess, type AccessMode } from './auth/api-keys.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { watchConnection } from './jobs/connection-watch.js';
 import { createJobQueue, createRedis } from './jobs/queue.js';
 import { ResultStore } from './jobs/result-store.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -28,6 +30,10 @@ async function main(): Promise<void> {
   try {
     await run(mode, config, logger);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.fatal({ problems: err.problems }, err.message);
+      process.exit(2);
+    }
     if (err instanceof RedisUnavailableError) {
       logger.fatal({ redisUrl: err.url }, err.message);
       process.exit(1);
@@ -44,6 +50,7 @@ function parseMode(arg: string | undefined): Mode {
 }
 
 async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
+  if (mode === 'api' || mode === 'all') reportAccess(decideAccess(config), config, logger);
   await checkRedis(config.REDIS_URL);
   const backend = await selectBackend(config.TFJS_BACKEND);
   logger.info({ backend: backend.backend, passedOver: backend.tried }, 'TensorFlow.js backend selected');
@@ -56,12 +63,14 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
 
   if (mode === 'worker' || mode === 'all') {
     const connection = createRedis(config, true);
+    watchConnection(connection, logger, config.REDIS_URL, 'worker');
     const worker = startWorker({ config, logger, connection, models, results });
     closers.push(() => worker.close(), () => connection.quit());
     logger.info({ concurrency: config.WORKER_CONCURRENCY, storeDir: config.storeDir }, 'worker started');
   }
   if (mode === 'api' || mode === 'all') {
     const redis = createRedis(config, false);
+    watchConnection(redis, logger, config.REDIS_URL, 'api');
     const queue = createJobQueue(config, redis);
     const app: FastifyInstance = await buildApp({
       ctx: { config, models, results, queue, redis },
@@ -72,6 +81,17 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
     closers.unshift(() => app.close(), () => queue.close(), () => redis.quit());
   }
   handleSignals(logger, closers);
+}
+
+function reportAccess(access: AccessMode, config: Config, logger: Logger): void {
+  if (access.kind === 'keys') {
+    logger.info({ keys: access.keys.size }, 'API keys required');
+  } else {
+    logger.warn(
+      { host: config.HOST, reason: access.reason },
+      'no API keys configured: the API is open to every caller of this address',
+    );
+  }
 }
 
 function handleSignals(logger: Logger, closers: (() => Promise<unknown>)[]): void {

@@ -27,6 +27,10 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest accepted upload file (model.json or one weight file), in bytes. */
   MAX_UPLOAD_BYTES: positiveInt(256 * 1024 * 1024),
+  /** Largest multipart upload in total (model.json, weights and metadata together), in bytes. */
+  MAX_UPLOAD_TOTAL_BYTES: positiveInt(1024 * 1024 * 1024),
+  /** Time an upload's load and first run in TensorFlow.js may take before it is refused. */
+  MODEL_LOAD_TIMEOUT_MS: positiveInt(60_000),
   /** Most instances one explanation request may carry. */
   MAX_INSTANCES: positiveInt(1000),
   /** Most background rows one explanation request may carry. */
@@ -47,6 +51,28 @@ export const configSchema = z.object({
   MAX_ACTIVATION_SAMPLES: positiveInt(100_000),
   /** Most activation values (all reported tensors) one activation-statistics batch holds. */
   ACTIVATION_BATCH_VALUES: positiveInt(16 * 1024 * 1024),
+  /** API keys as comma-separated `tenant:key` pairs; a key is 16+ characters. */
+  API_KEYS: z.string().optional(),
+  /** A file of `tenant:key` lines (blank lines and `#` comments skipped), read at start-up. */
+  API_KEYS_FILE: z.string().optional(),
+  /** Set to `true` to run without API keys on a non-loopback HOST on purpose. */
+  AUTH_DISABLED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** Requests one API key (or, running open, one client address) may make per window. */
+  RATE_LIMIT_MAX: positiveInt(600),
+  /** Length of the rate-limit window, in milliseconds. */
+  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  /** Origins allowed to call the API from a browser, comma-separated; `*` for any; empty: none. */
+  CORS_ORIGINS: z.string().default(''),
+  /** Most features (values in one input row) a model may have to be explained. */
+  MAX_FEATURES: positiveInt(262_144),
+  /** Most histogram bins one request may ask for. */
+  MAX_HISTOGRAM_BINS: positiveInt(1000),
+  /** A worker's lock on a job, renewed while it runs; another worker takes over after it. */
+  JOB_LOCK_DURATION_MS: positiveInt(30_000),
+  /** How often workers look for jobs whose lock has expired (a worker died mid-job). */
+  JOB_STALLED_INTERVAL_MS: positiveInt(30_000),
+  /** Times a job may be taken over from a dead worker before it is failed. */
+  JOB_MAX_STALLED: positiveInt(2),
   /** Times a job is tried before it is marked failed. */
   JOB_ATTEMPTS: positiveInt(3),
   /** Deepest field nesting a GraphQL operation may have (fragments add no depth). */
@@ -56,6 +82,9 @@ export const configSchema = z.object({
   /** Serve the GraphiQL page at /graphiql; meant for development. */
   GRAPHIQL: z.stringbool().default(false),
 });
+
+/** Variables whose values never appear in an error message or a log line. */
+const SECRET_KEYS = new Set(['API_KEYS']);
 
 export type Config = Readonly<z.infer<typeof configSchema>> & { readonly storeDir: string };
 
@@ -79,9 +108,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   );
   const parsed = configSchema.safeParse(picked);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(picked[String(issue.path[0])])})`,
-    );
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const shown = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(picked[key]);
+      return `${issue.path.join('.')}: ${issue.message} (got ${shown})`;
+    });
     throw new ConfigError(problems);
   }
   return Object.freeze({ ...parsed.data, storeDir: path.resolve(parsed.data.STORE_DIR) });

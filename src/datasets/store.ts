@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { TENANT_PATTERN } from '../auth/principal.js';
 
 /** A stored dataset: rows of numbers, with column names when the client gave them. */
 export interface DatasetRecord {
@@ -17,6 +18,10 @@ export interface DatasetRecord {
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/**
+ * Reads and writes datasets under `<storeDir>/datasets/<tenant>/<id>.json`. Every method takes
+ * the tenant, so a dataset can only be reached through the tenant that stored it.
+ */
 export class DatasetStore {
   private readonly dir: string;
 
@@ -25,26 +30,32 @@ export class DatasetStore {
   }
 
   /** Writes a dataset atomically; a reader never sees half a file. */
-  async save(record: DatasetRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const target = this.file(record.id);
+  async save(tenant: string, record: DatasetRecord): Promise<void> {
+    await mkdir(this.tenantDir(tenant), { recursive: true });
+    const target = this.file(tenant, record.id);
     const temporary = `${target}.${randomUUID()}.tmp`;
     await writeFile(temporary, JSON.stringify(record));
     await rename(temporary, target);
   }
 
-  /** The dataset, or null when there is none with this id. */
-  async get(id: string): Promise<DatasetRecord | null> {
-    if (!ID_PATTERN.test(id)) return null;
+  /** The dataset, or null when the tenant has none with this id. */
+  async get(tenant: string, id: string): Promise<DatasetRecord | null> {
+    if (!ID_PATTERN.test(id) || !TENANT_PATTERN.test(tenant)) return null;
     try {
-      return JSON.parse(await readFile(this.file(id), 'utf8')) as DatasetRecord;
+      return JSON.parse(await readFile(this.file(tenant, id), 'utf8')) as DatasetRecord;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
   }
 
-  private file(id: string): string {
-    return path.join(this.dir, `${id}.json`);
+  private tenantDir(tenant: string): string {
+    if (!TENANT_PATTERN.test(tenant)) throw new Error(`invalid tenant ${JSON.stringify(tenant)}`);
+    return path.join(this.dir, tenant);
+  }
+
+  private file(tenant: string, id: string): string {
+    if (!ID_PATTERN.test(id)) throw new Error(`invalid dataset id ${JSON.stringify(id)}`);
+    return path.join(this.tenantDir(tenant), `${id}.json`);
   }
 }

@@ -8,6 +8,8 @@ const CANCELLATION_TTL_S = 7 * 24 * 3600;
 /** What the API keeps of a queued job it removed, so the job still reads as cancelled. */
 export interface CancelledJobRecord {
   id: string;
+  /** The tenant the job belonged to; only that tenant reads or lists the record. */
+  tenant: string;
   type: string;
   modelId: string | null;
   createdAt: string;

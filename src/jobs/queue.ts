@@ -24,6 +24,8 @@ export type ExplanationMethod = (typeof EXPLANATION_METHODS)[number];
 
 /** What a worker needs to run one explanation; checked again when the worker reads it. */
 export const explanationPayloadSchema = z.object({
+  /** The tenant that submitted the job; its model is looked up under this tenant only. */
+  tenant: z.string(),
   modelId: z.string(),
   method: z.enum(EXPLANATION_METHODS),
   instances: z.array(z.array(z.number())),
@@ -72,6 +74,8 @@ export type ExplanationPayload = z.infer<typeof explanationPayloadSchema>;
 
 /** What a worker needs to compute activation statistics; samples are flat rows. */
 export const activationStatsPayloadSchema = z.object({
+  /** The tenant that submitted the job; its model is looked up under this tenant only. */
+  tenant: z.string(),
   modelId: z.string(),
   samples: z.array(z.array(z.number())),
   /** Layer (or graph node) paths to report; null reports every one. */
@@ -138,3 +142,9 @@ export function decodeFailure(reason: string | undefined): JobFailure {
 }
 
 export type AnyJob = Job<unknown, unknown, string>;
+
+/** The tenant a job belongs to: every payload carries one under `tenant`. */
+export function jobTenant(job: AnyJob): string | undefined {
+  const data = job.data as { tenant?: unknown } | undefined;
+  return typeof data?.tenant === 'string' ? data.tenant : undefined;
+}

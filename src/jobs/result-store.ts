@@ -1,6 +1,6 @@
 // Job results on disk: written once, atomically, by the worker; read by the API.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -31,6 +31,16 @@ export class ResultStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
+    }
+  }
+
+  /** Whether a result is stored for the job. */
+  async exists(jobId: string): Promise<boolean> {
+    try {
+      await access(this.file(jobId));
+      return true;
+    } catch {
+      return false;
     }
   }
 

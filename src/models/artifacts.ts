@@ -1,6 +1,7 @@
 // Checks an uploaded TensorFlow.js model (model.json plus weight files) before anything is stored.
 import { z } from 'zod';
 import { GlassboxError, type FieldProblem } from '../errors.js';
+import { checkLayersTopology } from './topology.js';
 
 export type ModelFormat = 'layers-model' | 'graph-model';
 
@@ -75,6 +76,8 @@ export function weightByteLength(spec: WeightSpec): number {
  */
 export function checkArtifacts(modelJsonText: string, files: Map<string, Buffer>): ModelArtifacts {
   const modelJson = parseModelJson(modelJsonText);
+  const format = detectFormat(modelJson);
+  if (format === 'layers-model') checkTopology(modelJson);
   const manifest = manifestSchema.safeParse(modelJson.weightsManifest ?? []);
   if (!manifest.success) {
     throw uploadError(
@@ -93,7 +96,7 @@ export function checkArtifacts(modelJsonText: string, files: Map<string, Buffer>
   const weightData = joinBuffers(buffers);
   return {
     modelJson: { ...modelJson, weightsManifest: manifest.data },
-    format: detectFormat(modelJson),
+    format,
     weightSpecs: manifest.data.flatMap((group) => group.weights),
     weightData,
     weightPaths: paths,
@@ -116,6 +119,16 @@ function parseModelJson(text: string): ModelJson {
     throw uploadError([{ path: 'model.modelTopology', message: 'missing: not a TensorFlow.js model' }]);
   }
   return json as ModelJson;
+}
+
+/** Refuses layers tfjs has no class for, and links it could not follow, before any load. */
+function checkTopology(modelJson: ModelJson): void {
+  const report = checkLayersTopology(modelJson.modelTopology);
+  if (report.unsupported.length > 0) {
+    const detail = report.unsupported.map((p) => p.message).join('; ');
+    throw new GlassboxError('GBX_ERR_UPLOAD_UNSUPPORTED', detail, report.unsupported);
+  }
+  if (report.invalid.length > 0) throw uploadError(report.invalid);
 }
 
 function checkPaths(paths: string[], files: Map<string, Buffer>, problems: FieldProblem[]): void {

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { TENANT_PATTERN } from '../auth/principal.js';
 import {
   checkArtifacts,
   type ModelArtifacts,
@@ -32,7 +33,10 @@ const RECORD_FILE = 'record.json';
 const MODEL_FILE = 'model.json';
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Reads and writes models under `<storeDir>/models/<id>/`. */
+/**
+ * Reads and writes models under `<storeDir>/models/<tenant>/<id>/`. Every method takes the
+ * tenant, so a model can only be reached through the tenant that stored it.
+ */
 export class ModelStore {
   private readonly modelsDir: string;
   private readonly stagingDir: string;
@@ -52,7 +56,12 @@ export class ModelStore {
    * Writes a model into a staging folder and moves it into place only once complete, so that a
    * reader never sees half a model.
    */
-  async save(record: ModelRecord, modelJsonText: string, files: Map<string, Buffer>): Promise<void> {
+  async save(
+    tenant: string,
+    record: ModelRecord,
+    modelJsonText: string,
+    files: Map<string, Buffer>,
+  ): Promise<void> {
     const staging = path.join(this.stagingDir, `${record.id}-${randomUUID()}`);
     await mkdir(staging, { recursive: true });
     try {
@@ -60,7 +69,8 @@ export class ModelStore {
       await mkdir(path.join(staging, 'weights'));
       for (const [name, data] of files) await writeFile(path.join(staging, 'weights', name), data);
       await writeFile(path.join(staging, RECORD_FILE), JSON.stringify(record));
-      await rename(staging, this.folder(record.id));
+      await mkdir(this.tenantDir(tenant), { recursive: true });
+      await rename(staging, this.folder(tenant, record.id));
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;
@@ -68,37 +78,39 @@ export class ModelStore {
   }
 
   /** The record of a model, or null when there is none under that id. */
-  async get(id: string): Promise<ModelRecord | null> {
-    if (!ID_PATTERN.test(id)) return null;
+  async get(tenant: string, id: string): Promise<ModelRecord | null> {
+    if (!ID_PATTERN.test(id) || !TENANT_PATTERN.test(tenant)) return null;
     try {
-      return JSON.parse(await readFile(path.join(this.folder(id), RECORD_FILE), 'utf8')) as ModelRecord;
+      const text = await readFile(path.join(this.folder(tenant, id), RECORD_FILE), 'utf8');
+      return JSON.parse(text) as ModelRecord;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
   }
 
-  /** Every stored model, oldest first. */
-  async list(): Promise<ModelRecord[]> {
-    const ids = await readdir(this.modelsDir).catch(() => [] as string[]);
-    const records = await Promise.all(ids.map((id) => this.get(id)));
+  /** Every model of a tenant, oldest first. */
+  async list(tenant: string): Promise<ModelRecord[]> {
+    if (!TENANT_PATTERN.test(tenant)) return [];
+    const ids = await readdir(this.tenantDir(tenant)).catch(() => [] as string[]);
+    const records = await Promise.all(ids.map((id) => this.get(tenant, id)));
     return records
       .filter((r): r is ModelRecord => r !== null)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
   /** Removes a model; false when there was none. */
-  async delete(id: string): Promise<boolean> {
-    if (!(await this.get(id))) return false;
+  async delete(tenant: string, id: string): Promise<boolean> {
+    if (!(await this.get(tenant, id))) return false;
     const doomed = path.join(this.stagingDir, `deleted-${id}-${randomUUID()}`);
-    await rename(this.folder(id), doomed);
+    await rename(this.folder(tenant, id), doomed);
     await rm(doomed, { recursive: true, force: true });
     return true;
   }
 
   /** The stored model.json and weights, checked again as on upload. */
-  async readArtifacts(id: string): Promise<ModelArtifacts> {
-    const folder = this.folder(id);
+  async readArtifacts(tenant: string, id: string): Promise<ModelArtifacts> {
+    const folder = this.folder(tenant, id);
     const text = await readFile(path.join(folder, MODEL_FILE), 'utf8');
     const names = await readdir(path.join(folder, 'weights')).catch(() => [] as string[]);
     const files = new Map<string, Buffer>();
@@ -107,12 +119,18 @@ export class ModelStore {
   }
 
   /** The stored model.json alone, without reading the weights. */
-  async readModelJson(id: string): Promise<ModelJson> {
-    return JSON.parse(await readFile(path.join(this.folder(id), MODEL_FILE), 'utf8')) as ModelJson;
+  async readModelJson(tenant: string, id: string): Promise<ModelJson> {
+    const text = await readFile(path.join(this.folder(tenant, id), MODEL_FILE), 'utf8');
+    return JSON.parse(text) as ModelJson;
   }
 
-  private folder(id: string): string {
+  private tenantDir(tenant: string): string {
+    if (!TENANT_PATTERN.test(tenant)) throw new Error(`invalid tenant ${JSON.stringify(tenant)}`);
+    return path.join(this.modelsDir, tenant);
+  }
+
+  private folder(tenant: string, id: string): string {
     if (!ID_PATTERN.test(id)) throw new Error(`invalid model id ${JSON.stringify(id)}`);
-    return path.join(this.modelsDir, id);
+    return path.join(this.tenantDir(tenant), id);
   }
 }

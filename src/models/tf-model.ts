@@ -1,6 +1,6 @@
 // Loads checked artifacts into TensorFlow.js, describes the model and runs batched predictions.
 import * as tf from '@tensorflow/tfjs';
-import { GlassboxError } from '../errors.js';
+import { GlassboxError, type FieldProblem } from '../errors.js';
 import type { ModelArtifacts, ModelFormat } from './artifacts.js';
 
 export type LoadedModel = tf.LayersModel | tf.GraphModel;
@@ -31,10 +31,23 @@ export interface ModelStructure {
 /**
  * Loads a model from memory with strict weight matching: every weight the topology needs must be
  * present under its own name, and no weight may be left over.
+ * @throws GlassboxError GBX_ERR_UPLOAD_INVALID listing mismatched weight names, or
+ *   GBX_ERR_UPLOAD_UNSUPPORTED naming a GraphModel op TensorFlow.js does not have.
  */
 export async function loadModel(artifacts: ModelArtifacts): Promise<LoadedModel> {
+  try {
+    if (artifacts.format === 'graph-model') {
+      return await tf.loadGraphModel(memoryHandler(artifacts, true));
+    }
+    return await loadLayersStrict(artifacts);
+  } catch (err) {
+    throw asLoadError(err, artifacts.format);
+  }
+}
+
+function memoryHandler(artifacts: ModelArtifacts, withWeights: boolean): tf.io.IOHandler {
   const json = artifacts.modelJson;
-  const handler: tf.io.IOHandler = {
+  return {
     load: async () => ({
       modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
       format: json.format,
@@ -43,21 +56,90 @@ export async function loadModel(artifacts: ModelArtifacts): Promise<LoadedModel>
       signature: json.signature as tf.io.ModelArtifacts['signature'],
       userDefinedMetadata: json.userDefinedMetadata as tf.io.ModelArtifacts['userDefinedMetadata'],
       modelInitializer: json.modelInitializer as tf.io.ModelArtifacts['modelInitializer'],
-      weightSpecs: artifacts.weightSpecs as tf.io.WeightsManifestEntry[],
-      weightData: artifacts.weightData,
+      ...(withWeights
+        ? { weightSpecs: manifestEntries(artifacts), weightData: artifacts.weightData }
+        : {}),
     }),
   };
+}
+
+function manifestEntries(artifacts: ModelArtifacts): tf.io.WeightsManifestEntry[] {
+  return artifacts.weightSpecs as tf.io.WeightsManifestEntry[];
+}
+
+/**
+ * Builds the layers first, then sets the weights strictly, so that a name mismatch can be
+ * reported in full: tfjs itself stops at the first name it cannot place.
+ */
+async function loadLayersStrict(artifacts: ModelArtifacts): Promise<tf.LayersModel> {
+  const model = await tf.loadLayersModel(memoryHandler(artifacts, false));
+  const weights = tf.io.decodeWeights(artifacts.weightData, manifestEntries(artifacts));
   try {
-    if (artifacts.format === 'graph-model') return await tf.loadGraphModel(handler);
-    return await tf.loadLayersModel(handler, { strict: true });
+    model.loadWeights(weights, true);
+    return model;
   } catch (err) {
-    throw new GlassboxError(
-      'GBX_ERR_UPLOAD_INVALID',
-      `TensorFlow.js cannot load this ${artifacts.format}: ${(err as Error).message}`,
-      [{ path: 'model', message: (err as Error).message }],
-      { cause: err },
-    );
+    const problems = weightNameProblems(model, artifacts.weightSpecs.map((s) => s.name));
+    model.dispose();
+    if (problems.length === 0) throw err;
+    const detail = problems.map((p) => p.message).join('; ');
+    throw new GlassboxError('GBX_ERR_UPLOAD_INVALID', detail, problems, { cause: err });
+  } finally {
+    tf.dispose(Object.values(weights));
   }
+}
+
+/** Names the layers need but the manifest lacks, and names the manifest has that no layer takes. */
+export function weightNameProblems(model: tf.LayersModel, given: string[]): FieldProblem[] {
+  const needed = model.weights.map((w) => (w as unknown as { originalName: string }).originalName);
+  const neededSet = new Set(needed);
+  // tfjs also places `layer/cell/weight` as `layer/weight` (weights saved by TF 2.2 and later).
+  const target = (name: string) => {
+    if (neededSet.has(name)) return name;
+    const tokens = name.split('/');
+    const short = [...tokens.slice(0, -2), tokens[tokens.length - 1]].join('/');
+    return neededSet.has(short) ? short : undefined;
+  };
+  const placed = new Set(given.map(target));
+  const missing = needed.filter((name) => !placed.has(name));
+  const unexpected = given.filter((name) => target(name) === undefined);
+  const problems: FieldProblem[] = [];
+  if (missing.length > 0) {
+    problems.push({
+      path: 'model.weightsManifest',
+      message: `weights the layers need but the manifest lacks: ${missing.join(', ')}`,
+    });
+  }
+  if (unexpected.length > 0) {
+    problems.push({
+      path: 'model.weightsManifest',
+      message: `weights in the manifest that no layer takes: ${unexpected.join(', ')}`,
+    });
+  }
+  return problems;
+}
+
+const UNKNOWN_OP = /Unknown op '([^']+)'|Op is not supported: ([^\s.]+)/;
+const MISSING_KERNEL = /Kernel '([^']+)' not registered for backend '([^']+)'/;
+
+/** A failed load as the client sees it: a bad upload, or an op TensorFlow.js cannot run. */
+export function asLoadError(err: unknown, format: ModelFormat): GlassboxError {
+  if (err instanceof GlassboxError) return err;
+  const message = (err as Error)?.message ?? String(err);
+  const unknownOp = UNKNOWN_OP.exec(message);
+  const missingKernel = MISSING_KERNEL.exec(message);
+  if (unknownOp || missingKernel) {
+    const detail = unknownOp
+      ? `op ${unknownOp[1] ?? unknownOp[2]} is not one TensorFlow.js can run`
+      : `op ${missingKernel![1]} has no kernel on the ${missingKernel![2]} backend the workers use`;
+    const problems = [{ path: 'model', message: detail }];
+    return new GlassboxError('GBX_ERR_UPLOAD_UNSUPPORTED', detail, problems, { cause: err });
+  }
+  return new GlassboxError(
+    'GBX_ERR_UPLOAD_INVALID',
+    `TensorFlow.js cannot load this ${format}: ${message}`,
+    [{ path: 'model', message }],
+    { cause: err },
+  );
 }
 
 /** Inputs, outputs and layers of a loaded model. */
@@ -152,4 +234,13 @@ export async function predictRows(
 /** Releases a model's weights. */
 export function disposeModel(model: LoadedModel): void {
   model.dispose();
+}
+
+/**
+ * Runs the model once on a row of zeros, so that missing kernels and shape errors surface at
+ * upload rather than in the first job. Models without a fixed single input are not run.
+ */
+export async function firstRun(model: LoadedModel, structure: ModelStructure): Promise<void> {
+  if (structure.featureCount === null || structure.inputs.length !== 1) return;
+  await predictRows(model, structure.inputs[0].shape, new Float32Array(structure.featureCount), 1);
 }

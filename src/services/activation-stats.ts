@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
+import type { Principal } from '../auth/principal.js';
+import { GlassboxError, overLimit, validationError, type FieldProblem } from '../errors.js';
 import { JOB_NAMES, jobOptions, type ActivationStatsPayload } from '../jobs/queue.js';
 import type { ModelRecord } from '../models/store.js';
 import { disposeModel, loadModel } from '../models/tf-model.js';
@@ -15,18 +16,27 @@ import type { SubmittedJob } from './explanations.js';
 import { queueUnavailable } from './jobs.js';
 import { getModel } from './models.js';
 
-/** Most histogram bins a request may ask for. */
-export const MAX_HISTOGRAM_BINS = 1000;
-
 function requestSchema(ctx: ServiceContext) {
+  const { MAX_ACTIVATION_SAMPLES, MAX_HISTOGRAM_BINS } = ctx.config;
   return z
     .object({
       modelId: z.string().min(1),
-      samples: z.array(z.unknown()).min(1).max(ctx.config.MAX_ACTIVATION_SAMPLES),
+      samples: z
+        .array(z.unknown())
+        .min(1)
+        .max(
+          MAX_ACTIVATION_SAMPLES,
+          overLimit('MAX_ACTIVATION_SAMPLES', MAX_ACTIVATION_SAMPLES, 'samples'),
+        ),
       layers: z.array(z.string().min(1)).min(1).optional(),
       params: z
         .object({
-          histogramBins: z.number().int().min(0).max(MAX_HISTOGRAM_BINS).default(30),
+          histogramBins: z
+            .number()
+            .int()
+            .min(0)
+            .max(MAX_HISTOGRAM_BINS, overLimit('MAX_HISTOGRAM_BINS', MAX_HISTOGRAM_BINS, 'bins'))
+            .default(30),
           driftThreshold: z.number().positive().default(2),
         })
         .strict()
@@ -41,6 +51,7 @@ function requestSchema(ctx: ServiceContext) {
  */
 export async function submitActivationStats(
   ctx: ServiceContext,
+  principal: Principal,
   body: unknown,
 ): Promise<SubmittedJob> {
   const parsed = requestSchema(ctx).safeParse(body);
@@ -50,17 +61,20 @@ export async function submitActivationStats(
     );
   }
   const request = parsed.data;
-  const model = await getModel(ctx, request.modelId);
+  const model = await getModel(ctx, principal, request.modelId);
   const inputDims = checkSingleInput(model);
 
   const problems: FieldProblem[] = [];
   const samples = request.samples.map((sample, i) =>
     toRow(sample, model, inputDims, `samples.${i}`, problems),
   );
-  if (request.layers) await checkLayerNames(ctx, model, request.layers, problems);
+  if (request.layers) {
+    await checkLayerNames(ctx, principal, model, request.layers, problems);
+  }
   if (problems.length > 0) throw validationError(problems);
 
   const payload: ActivationStatsPayload = {
+    tenant: principal.tenant,
     modelId: model.id,
     samples,
     layers: request.layers ?? null,
@@ -158,12 +172,13 @@ function isFiniteNumber(value: unknown): value is number {
 
 async function checkLayerNames(
   ctx: ServiceContext,
+  principal: Principal,
   model: ModelRecord,
   names: string[],
   problems: FieldProblem[],
 ): Promise<void> {
   const known = new Set(
-    layerPaths(model.format, (await ctx.models.readModelJson(model.id)).modelTopology),
+    layerPaths(model.format, (await ctx.models.readModelJson(principal.tenant, model.id)).modelTopology),
   );
   names.forEach((name, i) => {
     if (!known.has(basePath(name))) {
@@ -193,11 +208,15 @@ export interface BatchNormView {
 /**
  * Every batch-normalization layer of a stored model (nested ones by full path; FusedBatchNorm
  * nodes of a GraphModel) with its weights and epsilon. Loads the model; needs no samples.
- * @throws GlassboxError 404 for an unknown model.
+ * @throws GlassboxError 404 for an unknown model or another tenant's.
  */
-export async function getBatchNorm(ctx: ServiceContext, id: string): Promise<BatchNormView> {
-  const record = await getModel(ctx, id);
-  const artifacts = await ctx.models.readArtifacts(record.id);
+export async function getBatchNorm(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<BatchNormView> {
+  const record = await getModel(ctx, principal, id);
+  const artifacts = await ctx.models.readArtifacts(principal.tenant, record.id);
   const model = await loadModel(artifacts);
   try {
     const found =

@@ -2,8 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
 import { DatasetStore, type DatasetRecord } from '../datasets/store.js';
-import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
+import { GlassboxError, overLimit, validationError, type FieldProblem } from '../errors.js';
 import type { ServiceContext } from './context.js';
 
 const datasetBodySchema = z
@@ -24,16 +25,15 @@ function store(ctx: ServiceContext): DatasetStore {
  */
 export async function createDataset(
   ctx: ServiceContext,
+  principal: Principal,
   body: unknown,
   csvText?: string,
 ): Promise<Omit<DatasetRecord, 'rows'>> {
   const input = csvText === undefined ? parseJsonBody(body) : parseCsv(csvText);
   const problems: FieldProblem[] = [];
   if (input.rows.length > ctx.config.MAX_BACKGROUND_ROWS) {
-    problems.push({
-      path: 'rows',
-      message: `has ${input.rows.length} rows; at most ${ctx.config.MAX_BACKGROUND_ROWS}`,
-    });
+    const limit = overLimit('MAX_BACKGROUND_ROWS', ctx.config.MAX_BACKGROUND_ROWS, 'rows');
+    problems.push({ path: 'rows', message: `has ${input.rows.length} rows, ${limit.message}` });
   }
   const width = input.featureNames?.length ?? input.rows[0].length;
   const rows = input.rows.map((row, r) => checkRow(row, r, width, input.featureNames, problems));
@@ -48,14 +48,18 @@ export async function createDataset(
     createdAt: new Date().toISOString(),
     rows,
   };
-  await store(ctx).save(record);
+  await store(ctx).save(principal.tenant, record);
   const { rows: _rows, ...summary } = record;
   return summary;
 }
 
-/** @throws GlassboxError 404 when there is no such dataset. */
-export async function getDataset(ctx: ServiceContext, id: string): Promise<DatasetRecord> {
-  const record = await store(ctx).get(id);
+/** @throws GlassboxError 404 when the principal's tenant has no such dataset. */
+export async function getDataset(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<DatasetRecord> {
+  const record = await store(ctx).get(principal.tenant, id);
   if (!record) throw new GlassboxError('GBX_ERR_DATASET_NOT_FOUND', `no dataset with id ${id}`);
   return record;
 }

@@ -1,7 +1,8 @@
 // Explanation requests: checked against the model, then queued as jobs.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
+import type { Principal } from '../auth/principal.js';
+import { GlassboxError, overLimit, validationError, type FieldProblem } from '../errors.js';
 import { drawSeed } from '../explain/random.js';
 import {
   EXPLANATION_METHODS,
@@ -37,10 +38,16 @@ function requestSchema(ctx: ServiceContext) {
     .object({
       modelId: z.string().min(1),
       method: z.enum(EXPLANATION_METHODS),
-      instances: z.array(rowSchema).min(1).max(MAX_INSTANCES),
+      instances: z
+        .array(rowSchema)
+        .min(1)
+        .max(MAX_INSTANCES, overLimit('MAX_INSTANCES', MAX_INSTANCES, 'rows')),
       background: z
         .union([
-          z.array(rowSchema).min(1).max(MAX_BACKGROUND_ROWS),
+          z
+            .array(rowSchema)
+            .min(1)
+            .max(MAX_BACKGROUND_ROWS, overLimit('MAX_BACKGROUND_ROWS', MAX_BACKGROUND_ROWS, 'rows')),
           z.object({ datasetId: z.string().min(1) }).strict(),
         ])
         .optional(),
@@ -48,7 +55,7 @@ function requestSchema(ctx: ServiceContext) {
         .object({
           nsamples: z
             .union([z.literal('auto'), z.number().int().min(2).max(MAX_NSAMPLES)], {
-              error: `must be "auto" or an integer from 2 to ${MAX_NSAMPLES}`,
+              error: `must be "auto" or an integer from 2 up to the limit MAX_NSAMPLES (${MAX_NSAMPLES})`,
             })
             .default('auto'),
           link: z.enum(['identity', 'logit']).default('identity'),
@@ -70,11 +77,20 @@ function requestSchema(ctx: ServiceContext) {
           background: z
             .object({
               summarize: z.enum(['kmeans', 'sample']),
-              size: z.number().int().min(1).max(MAX_BACKGROUND_ROWS),
+              size: z
+                .number()
+                .int()
+                .min(1)
+                .max(MAX_BACKGROUND_ROWS, overLimit('MAX_BACKGROUND_ROWS', MAX_BACKGROUND_ROWS, 'rows')),
             })
             .strict()
             .optional(),
-          numSamples: z.number().int().min(10).max(MAX_NSAMPLES).default(5000),
+          numSamples: z
+            .number()
+            .int()
+            .min(10)
+            .max(MAX_NSAMPLES, overLimit('MAX_NSAMPLES', MAX_NSAMPLES, ''))
+            .default(5000),
           numFeatures: z.number().int().min(1).optional(),
           featureSelection: z.enum(FEATURE_SELECTIONS).default('auto'),
           discretizer: z.enum(['none', 'quartile', 'decile']).default('none'),
@@ -102,7 +118,11 @@ export interface SubmittedJob {
  * Validates an explanation request against its model and queues it.
  * @throws GlassboxError 400 naming every bad field, 404 for an unknown model, 503 without Redis.
  */
-export async function submitExplanation(ctx: ServiceContext, body: unknown): Promise<SubmittedJob> {
+export async function submitExplanation(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+): Promise<SubmittedJob> {
   const parsed = requestSchema(ctx).safeParse(body);
   if (!parsed.success) {
     throw validationError(
@@ -110,12 +130,21 @@ export async function submitExplanation(ctx: ServiceContext, body: unknown): Pro
     );
   }
   const request = parsed.data;
-  const model = await getModel(ctx, request.modelId);
+  const model = await getModel(ctx, principal, request.modelId);
   checkExplainable(model, request.method, ctx.config.EXACT_SHAP_MAX_FEATURES);
+  if ((model.featureCount as number) > ctx.config.MAX_FEATURES) {
+    const limit = overLimit('MAX_FEATURES', ctx.config.MAX_FEATURES, 'features');
+    throw validationError([
+      {
+        path: 'modelId',
+        message: `the model has ${model.featureCount} features, ${limit.message}`,
+      },
+    ]);
+  }
 
   const problems: FieldProblem[] = [];
   const instances = toMatrix(request.instances, model, 'instances', problems);
-  const backgroundRows = await resolveBackground(ctx, request.background);
+  const backgroundRows = await resolveBackground(ctx, principal, request.background);
   const background = toMatrix(backgroundRows, model, 'background', problems);
   if (request.method !== 'permutation_importance' && background.length === 0) {
     problems.push({ path: 'background', message: `required by ${request.method}` });
@@ -150,6 +179,7 @@ export async function submitExplanation(ctx: ServiceContext, body: unknown): Pro
   checkCost(ctx, model, request.method, params, instances.length, background.length);
 
   const payload: ExplanationPayload = {
+    tenant: principal.tenant,
     modelId: model.id,
     method: request.method,
     instances,
@@ -198,11 +228,12 @@ function checkExplainable(model: ModelRecord, method: string, exactMaxFeatures: 
 /** Inline rows as they are; a stored dataset's rows keyed by its column names when it has them. */
 async function resolveBackground(
   ctx: ServiceContext,
+  principal: Principal,
   background: (unknown[] | Record<string, unknown>)[] | { datasetId: string } | undefined,
 ): Promise<(unknown[] | Record<string, unknown>)[]> {
   if (background === undefined) return [];
   if (Array.isArray(background)) return background;
-  const dataset = await getDataset(ctx, background.datasetId);
+  const dataset = await getDataset(ctx, principal, background.datasetId);
   if (dataset.featureNames.length === 0) return dataset.rows;
   return dataset.rows.map((row) =>
     Object.fromEntries(dataset.featureNames.map((n, c) => [n, row[c]])),

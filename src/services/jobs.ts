@@ -1,6 +1,7 @@
 // Reading, listing, cancelling and watching jobs: status, progress, result or error.
 import type { JobType as QueueState } from 'bullmq';
 import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
 import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
 import {
   listRemovedJobs,
@@ -9,7 +10,7 @@ import {
   requestCancellation,
   type CancelledJobRecord,
 } from '../jobs/cancellation.js';
-import { decodeFailure, type AnyJob, type JobFailure } from '../jobs/queue.js';
+import { decodeFailure, jobTenant, type AnyJob, type JobFailure } from '../jobs/queue.js';
 import type { ServiceContext } from './context.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -47,25 +48,33 @@ export function isFinalStatus(status: JobStatus): boolean {
 }
 
 /**
- * One job with its result once completed.
- * @throws GlassboxError 404 for an unknown id, 503 without Redis.
+ * One job of the principal's tenant, with its result once completed.
+ * @throws GlassboxError 404 for an unknown id or another tenant's job, 503 without Redis.
  */
-export async function getJob(ctx: ServiceContext, id: string): Promise<JobView> {
-  let job = await findJob(ctx, id);
+export async function getJob(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<JobView> {
+  let job = await findJob(ctx, principal, id);
   if (job) {
     const state = await withQueue(() => job!.getState());
     // The job may have finished between reading it and reading its state: read it again so
     // that attempts and finishedAt agree with the state.
     if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
-      job = (await findJob(ctx, id)) ?? job;
+      job = (await findJob(ctx, principal, id)) ?? job;
     }
     return viewJob(job, state, await readResult(ctx, job, state));
   }
   const removed = ID_PATTERN.test(id)
     ? await withQueue(() => readRemovedJob(ctx.redis, ctx.config.QUEUE_PREFIX, id))
     : null;
-  if (removed) return viewRemovedJob(removed);
-  throw new GlassboxError('GBX_ERR_JOB_NOT_FOUND', `no job with id ${id}`);
+  if (removed && removed.tenant === principal.tenant) return viewRemovedJob(removed);
+  throw jobNotFound(id);
+}
+
+function jobNotFound(id: string): GlassboxError {
+  return new GlassboxError('GBX_ERR_JOB_NOT_FOUND', `no job with id ${id}`);
 }
 
 const listQuerySchema = z
@@ -93,7 +102,11 @@ export interface JobPage {
  * seven days, which bounds the scan.
  * @throws GlassboxError 400 naming bad filters or a bad cursor, 503 without Redis.
  */
-export async function listJobs(ctx: ServiceContext, query: unknown): Promise<JobPage> {
+export async function listJobs(
+  ctx: ServiceContext,
+  principal: Principal,
+  query: unknown,
+): Promise<JobPage> {
   const parsed = listQuerySchema.safeParse(query ?? {});
   if (!parsed.success) {
     throw validationError(parsed.error.issues.flatMap(issueProblems));
@@ -101,7 +114,7 @@ export async function listJobs(ctx: ServiceContext, query: unknown): Promise<Job
   const { status, type, modelId, first, after } = parsed.data;
   const cursor = after === undefined ? null : decodeCursor(after);
 
-  const views = await withQueue(() => collectViews(ctx, status));
+  const views = await withQueue(() => collectViews(ctx, principal.tenant, status));
   const matching = views
     .filter(
       (v) =>
@@ -116,8 +129,10 @@ export async function listJobs(ctx: ServiceContext, query: unknown): Promise<Job
   return { items, nextCursor: matching.length > first && last ? jobCursor(last) : null };
 }
 
+/** Jobs of one tenant in the queue states behind a status (every status when undefined). */
 async function collectViews(
   ctx: ServiceContext,
+  tenant: string,
   status: JobStatus | undefined,
 ): Promise<JobView[]> {
   const states =
@@ -127,12 +142,12 @@ async function collectViews(
   const views: JobView[] = [];
   for (const state of states) {
     for (const job of await ctx.queue.getJobs([state], 0, -1)) {
-      if (job) views.push(viewJob(job, state, undefined));
+      if (job && jobTenant(job) === tenant) views.push(viewJob(job, state, undefined));
     }
   }
   if (status === undefined || status === 'cancelled') {
     const removed = await listRemovedJobs(ctx.redis, ctx.config.QUEUE_PREFIX);
-    views.push(...removed.map(viewRemovedJob));
+    views.push(...removed.filter((r) => r.tenant === tenant).map(viewRemovedJob));
   }
 
   return views;
@@ -177,8 +192,12 @@ function decodeCursor(text: string): CursorKey {
  * @returns the job as it stands: `cancelled`, or still `running` until the worker sees the flag.
  * @throws GlassboxError 404 for an unknown id, 409 when the job has already finished.
  */
-export async function cancelJob(ctx: ServiceContext, id: string): Promise<JobView> {
-  const current = await getJob(ctx, id);
+export async function cancelJob(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<JobView> {
+  const current = await getJob(ctx, principal, id);
   if (current.status === 'cancelled') return current;
   if (current.status === 'completed' || current.status === 'failed') {
     throw new GlassboxError('GBX_ERR_JOB_FINISHED', `job ${id} has already ${current.status}`);
@@ -186,7 +205,7 @@ export async function cancelJob(ctx: ServiceContext, id: string): Promise<JobVie
   const prefix = ctx.config.QUEUE_PREFIX;
   await withQueue(() => requestCancellation(ctx.redis, prefix, id));
   if (current.status === 'queued') {
-    const job = await findJob(ctx, id);
+    const job = await findJob(ctx, principal, id);
     // A job that a worker took meanwhile is locked and cannot be removed; the flag stops it.
     const removed = job
       ? await job.remove().then(
@@ -197,6 +216,7 @@ export async function cancelJob(ctx: ServiceContext, id: string): Promise<JobVie
     if (removed) {
       const record: CancelledJobRecord = {
         id,
+        tenant: principal.tenant,
         type: current.type,
         modelId: current.modelId,
         createdAt: current.createdAt,
@@ -207,7 +227,7 @@ export async function cancelJob(ctx: ServiceContext, id: string): Promise<JobVie
     }
   }
 
-  return getJob(ctx, id);
+  return getJob(ctx, principal, id);
 }
 
 /**
@@ -218,6 +238,7 @@ export async function cancelJob(ctx: ServiceContext, id: string): Promise<JobVie
  */
 export function watchJob(
   ctx: ServiceContext,
+  principal: Principal,
   id: string,
   intervalMs = 200,
 ): AsyncIterableIterator<JobView> {
@@ -226,7 +247,7 @@ export function watchJob(
   const iterator: AsyncIterableIterator<JobView> = {
     async next(): Promise<IteratorResult<JobView>> {
       while (!finished) {
-        const view = await getJob(ctx, id);
+        const view = await getJob(ctx, principal, id);
         const seen = `${view.status}:${view.progress}`;
         if (seen !== lastSeen) {
           lastSeen = seen;
@@ -249,9 +270,19 @@ export function watchJob(
   return iterator;
 }
 
-async function findJob(ctx: ServiceContext, id: string): Promise<AnyJob | undefined> {
+/**
+ * The queue's job under an id, when it belongs to the principal's tenant; undefined otherwise.
+ * Every job read, cancellation and watch goes through here (lists filter with `jobTenant`), so
+ * that another tenant's job looks exactly like one that does not exist.
+ */
+async function findJob(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<AnyJob | undefined> {
   if (!ID_PATTERN.test(id)) return undefined;
-  return withQueue(() => ctx.queue.getJob(id));
+  const job = await withQueue(() => ctx.queue.getJob(id));
+  return job && jobTenant(job) === principal.tenant ? job : undefined;
 }
 
 async function readResult(

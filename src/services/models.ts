@@ -1,10 +1,11 @@
 // Model upload, listing and removal, shared by every front door.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
 import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
 import { checkArtifacts } from '../models/artifacts.js';
 import type { ModelRecord } from '../models/store.js';
-import { describeModel, disposeModel, loadModel, probeOutputs } from '../models/tf-model.js';
+import { checkModelIsolated } from '../models/isolated-load.js';
 import type { ServiceContext } from './context.js';
 
 const metadataSchema = z
@@ -27,19 +28,21 @@ export interface ModelUpload {
 }
 
 /**
- * Checks an upload (JSON, manifest, byte lengths, metadata, a real load in TensorFlow.js) and
- * stores it. Nothing is stored when any check fails.
+ * Checks an upload (JSON, topology, manifest, byte lengths, metadata, a load and first run in
+ * TensorFlow.js on a worker thread under a time limit) and stores it. Nothing is stored when any
+ * check fails.
  */
-export async function createModel(ctx: ServiceContext, upload: ModelUpload): Promise<ModelRecord> {
+export async function createModel(
+  ctx: ServiceContext,
+  principal: Principal,
+  upload: ModelUpload,
+): Promise<ModelRecord> {
   const metadata = parseMetadata(upload.metadataText);
   const artifacts = checkArtifacts(upload.modelJsonText, upload.files);
-  const model = await loadModel(artifacts);
-  let structure;
-  try {
-    structure = await probeOutputs(model, describeModel(model, artifacts.format));
-  } finally {
-    disposeModel(model);
-  }
+  const structure = await checkModelIsolated(artifacts, {
+    backend: ctx.config.TFJS_BACKEND,
+    timeoutMs: ctx.config.MODEL_LOAD_TIMEOUT_MS,
+  });
 
   const featureNames = namesFor('metadata.featureNames', metadata.featureNames, structure.featureCount, 'feature');
   const outputNames = namesFor('metadata.outputNames', metadata.outputNames, structure.outputCount, 'output');
@@ -53,7 +56,7 @@ export async function createModel(ctx: ServiceContext, upload: ModelUpload): Pro
     outputNames,
     createdAt: new Date().toISOString(),
   };
-  await ctx.models.save(record, upload.modelJsonText, upload.files);
+  await ctx.models.save(principal.tenant, record, upload.modelJsonText, upload.files);
   return record;
 }
 
@@ -94,18 +97,30 @@ function namesFor(
   return given;
 }
 
-export async function getModel(ctx: ServiceContext, id: string): Promise<ModelRecord> {
-  const record = await ctx.models.get(id);
+/** A model of the principal's tenant; any other tenant's model is reported as not found. */
+export async function getModel(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<ModelRecord> {
+  const record = await ctx.models.get(principal.tenant, id);
   if (!record) throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `no model with id ${id}`);
   return record;
 }
 
-export async function listModels(ctx: ServiceContext): Promise<ModelRecord[]> {
-  return ctx.models.list();
+export async function listModels(
+  ctx: ServiceContext,
+  principal: Principal,
+): Promise<ModelRecord[]> {
+  return ctx.models.list(principal.tenant);
 }
 
-export async function deleteModel(ctx: ServiceContext, id: string): Promise<void> {
-  if (!(await ctx.models.delete(id))) {
+export async function deleteModel(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<void> {
+  if (!(await ctx.models.delete(principal.tenant, id))) {
     throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `no model with id ${id}`);
   }
 }

@@ -17,6 +17,7 @@ import { autoPermutationCount, samplingShap } from '../explain/sampling-shap.js'
 import type { ExplanationMethod, ExplanationPayload } from '../jobs/queue.js';
 import { predictRows } from '../models/tf-model.js';
 import type { CachedModel } from './model-cache.js';
+import { slicedEvaluator } from './sliced-evaluator.js';
 
 /**
  * What every explanation result carries; the method adds its own arrays. Per-instance arrays
@@ -39,6 +40,8 @@ export interface ExplanationRun {
   batchRows: number;
   /** Most varying features exact_shap enumerates; defaults to 16. */
   exactMaxFeatures?: number;
+  /** Time one model call may hold the event loop; calls are sliced to about this long. */
+  sliceTargetMs: number;
   /** Receives the fraction of model rows done, 0..1. */
   onProgress: (fraction: number) => void | Promise<void>;
   /** Throws when the job has been cancelled; called after every batch. */
@@ -165,7 +168,11 @@ export async function runExplanation(run: ExplanationRun): Promise<ExplanationJo
   const expectedRows = estimateRows(payload, width);
   let rowsDone = 0;
   const ctx: EvaluationContext = {
-    evaluate: (rows, rowCount) => predictRows(model, inputShape, rows, rowCount),
+    evaluate: slicedEvaluator((rows, rowCount) => predictRows(model, inputShape, rows, rowCount), {
+      width,
+      outputCount,
+      targetMs: run.sliceTargetMs,
+    }),
     outputCount,
     // Scores and output changes are taken on the model's own outputs.
     link: payload.method === 'permutation_importance' ? 'identity' : payload.params.link,

@@ -40,7 +40,7 @@ async function handleExplanation(run: JobRun): Promise<JobOutcome> {
   }
   const payload = parsed.data;
   const before = tf.memory().numTensors;
-  const cached = await run.cache.get(payload.modelId);
+  const cached = await run.cache.get(payload.tenant, payload.modelId);
   if (!cached) {
     throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `model ${payload.modelId} no longer exists`);
   }
@@ -50,6 +50,8 @@ async function handleExplanation(run: JobRun): Promise<JobOutcome> {
     cached,
     batchRows: run.config.BATCH_ROWS,
     exactMaxFeatures: run.config.EXACT_SHAP_MAX_FEATURES,
+    // BullMQ renews the lock every half lock duration; slices of an eighth leave a wide margin.
+    sliceTargetMs: run.config.JOB_LOCK_DURATION_MS / 8,
     onProgress: run.onProgress,
     checkCancelled: run.checkCancelled,
   });
@@ -71,7 +73,7 @@ async function handleActivationStats(run: JobRun): Promise<JobOutcome> {
   }
   const payload = parsed.data;
   const before = tf.memory().numTensors;
-  const cached = await run.cache.get(payload.modelId);
+  const cached = await run.cache.get(payload.tenant, payload.modelId);
   if (!cached) {
     throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `model ${payload.modelId} no longer exists`);
   }

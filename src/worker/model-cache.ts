@@ -15,26 +15,27 @@ export class ModelCache {
     private readonly capacity = 8,
   ) {}
 
-  /** The loaded model; null when the store has no such model. */
-  async get(id: string): Promise<CachedModel | null> {
+  /** The loaded model of a tenant; null when the store has no such model. */
+  async get(tenant: string, id: string): Promise<CachedModel | null> {
+    const key = `${tenant}/${id}`;
     // The store is the truth: a model deleted since it was loaded is not used again.
-    const record = await this.store.get(id);
-    const existing = this.entries.get(id);
+    const record = await this.store.get(tenant, id);
+    const existing = this.entries.get(key);
     if (!record) {
-      if (existing) await this.drop(id, existing);
+      if (existing) await this.drop(key, existing);
       return null;
     }
     if (existing) {
-      this.entries.delete(id);
-      this.entries.set(id, existing);
+      this.entries.delete(key);
+      this.entries.set(key, existing);
       return existing;
     }
-    const loading = this.store.readArtifacts(id).then(async (artifacts) => ({
+    const loading = this.store.readArtifacts(tenant, id).then(async (artifacts) => ({
       record,
       model: await loadModel(artifacts),
     }));
-    this.entries.set(id, loading);
-    loading.catch(() => this.entries.delete(id));
+    this.entries.set(key, loading);
+    loading.catch(() => this.entries.delete(key));
     await this.evict();
     return loading;
   }
@@ -48,8 +49,8 @@ export class ModelCache {
     }
   }
 
-  private async drop(id: string, entry: Promise<CachedModel>): Promise<void> {
-    this.entries.delete(id);
+  private async drop(key: string, entry: Promise<CachedModel>): Promise<void> {
+    this.entries.delete(key);
     const loaded = await entry.catch(() => null);
     if (loaded) disposeModel(loaded.model);
   }

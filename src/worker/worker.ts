@@ -1,4 +1,5 @@
 // The queue consumer: takes jobs, runs them, stores results, reports progress and failures.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -35,6 +36,12 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
     connection: deps.connection,
     prefix: deps.config.QUEUE_PREFIX,
     concurrency: deps.config.WORKER_CONCURRENCY,
+    lockDuration: deps.config.JOB_LOCK_DURATION_MS,
+    stalledInterval: deps.config.JOB_STALLED_INTERVAL_MS,
+    maxStalledCount: deps.config.JOB_MAX_STALLED,
+  });
+  worker.on('stalled', (jobId) => {
+    deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock');
   });
   worker.on('failed', (job, err) => {
     deps.logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, 'job attempt failed');
@@ -63,6 +70,14 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
   const log = deps.logger.child({ jobId: job.id, type: job.name });
   const started = Date.now();
   log.info({ attempt: job.attemptsMade + 1 }, 'job started');
+  // A job whose result is already stored ran to the end in a worker that died before it could
+  // mark it completed: the result stands, and running it again would only replace it.
+  if (await deps.results.exists(job.id as string)) {
+    log.info('job result already stored; completing without running it again');
+    return { stored: true };
+  }
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   try {
     const handler = JOB_HANDLERS[job.name];
     if (!handler) throw new GlassboxError('GBX_ERR_UNSUPPORTED', `unknown job type ${job.name}`);
@@ -82,12 +97,15 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
         ...outcome.summary,
         durationMs: Date.now() - started,
         tensorDelta: tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
+        eventLoopMaxDelayMs: Math.round(delay.max / 1e6),
       },
       'job completed',
     );
     return { stored: true };
   } catch (err) {
     throw asJobError(err, log);
+  } finally {
+    delay.disable();
   }
 }
 

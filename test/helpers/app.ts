@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createJobQueue, createRedis } from '../../src/jobs/queue.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
 import { ModelStore } from '../../src/models/store.js';
 import type { ServiceContext } from '../../src/services/context.js';
 import { selectBackend } from '../../src/tf/backend.js';
@@ -25,7 +25,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  logger: Logger = createLogger('silent'),
+): Promise<TestApp> {
   const redisUrl = await requireRedis();
   await selectBackend('wasm');
   const storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-store-'));
@@ -45,7 +48,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const routes: string[] = [];
   const app = await buildApp({
     ctx,
-    logger: createLogger('silent'),
+    logger,
     onRoute: (route) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       for (const method of methods) routes.push(`${method} ${route.url}`);

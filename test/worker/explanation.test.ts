@@ -40,6 +40,7 @@ async function run(
   params: Partial<ExplanationPayload['params']>,
 ): Promise<ShapleyFields & Record<string, unknown>> {
   const payload: ExplanationPayload = {
+    tenant: 'default',
     modelId: 'wine',
     method,
     instances: data.instances.slice(0, 3),
@@ -58,6 +59,7 @@ async function run(
     cached,
     batchRows: 65_536,
     exactMaxFeatures: 16,
+    sliceTargetMs: 1000,
     onProgress: () => {},
   });
   return result as unknown as ShapleyFields & Record<string, unknown>;

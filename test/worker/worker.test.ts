@@ -86,6 +86,7 @@ describe('runExplanation', () => {
     } as unknown as ModelRecord;
     const run = runExplanation({
       payload: {
+        tenant: 'default',
         modelId: 'overflow',
         method: 'kernel_shap',
         instances: [[3e38, 3e38]],
@@ -94,6 +95,7 @@ describe('runExplanation', () => {
       },
       cached: { record, model },
       batchRows: 100,
+      sliceTargetMs: 1000,
       onProgress: async () => undefined,
     });
     await expect(run).rejects.toMatchObject({ code: 'GBX_ERR_NONFINITE_OUTPUT' });

@@ -16,7 +16,11 @@ export async function registerGraphql(app: FastifyInstance, ctx: ServiceContext)
     resolvers: buildResolvers(ctx) as never,
     path: '/graphql',
     graphiql: GRAPHIQL,
-    subscription: true,
+    // The access hook has authenticated the request (the WebSocket upgrade too) before this.
+    context: (request) => ({ principal: request.principal }),
+    subscription: {
+      context: (_socket, request) => ({ principal: request.principal }),
+    },
     // The cost rule reads the request's variables (page sizes), which rules out query caching.
     cache: false,
     validationRules: ({ variables }) => [depthRule, costLimitRule(GRAPHQL_MAX_COST, variables)],

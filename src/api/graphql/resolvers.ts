@@ -1,4 +1,5 @@
 // GraphQL resolvers: thin adapters over the same service functions the REST routes call.
+import type { Principal } from '../../auth/principal.js';
 import type { ServiceContext } from '../../services/context.js';
 import { submitExplanation } from '../../services/explanations.js';
 import {
@@ -27,6 +28,11 @@ interface ExplainArgs {
   };
 }
 
+/** What every resolver receives as context: who the operation acts for. */
+export interface ResolverContext {
+  principal: Principal;
+}
+
 /** Drops null and undefined values, which GraphQL uses for "not given". */
 function given<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(
@@ -35,19 +41,27 @@ function given<T extends object>(values: T): Partial<T> {
 }
 
 /** Subscription events are job views; this names them for the `jobUpdated` field. */
-function jobUpdates(ctx: ServiceContext, id: string): AsyncIterable<JobView> {
-  return watchJob(ctx, id);
+function jobUpdates(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): AsyncIterable<JobView> {
+  return watchJob(ctx, principal, id);
 }
 
 export function buildResolvers(ctx: ServiceContext) {
   return {
     Query: {
-      model: (_: unknown, { id }: { id: string }) => getModel(ctx, id),
-      models: () => listModels(ctx),
-      job: (_: unknown, { id }: { id: string }) => getJob(ctx, id),
-      jobs: async (_: unknown, args: JobsArgs) => {
+      model: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
+        getModel(ctx, principal, id),
+      models: (_: unknown, _args: unknown, { principal }: ResolverContext) =>
+        listModels(ctx, principal),
+      job: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
+        getJob(ctx, principal, id),
+      jobs: async (_: unknown, args: JobsArgs, { principal }: ResolverContext) => {
         const page = await listJobs(
           ctx,
+          principal,
           given({ ...args.filter, first: args.first, after: args.after }),
         );
         const edges = page.items.map((node) => ({ cursor: jobCursor(node), node }));
@@ -61,22 +75,24 @@ export function buildResolvers(ctx: ServiceContext) {
       },
     },
     Mutation: {
-      explain: (_: unknown, { input }: ExplainArgs) => {
+      explain: (_: unknown, { input }: ExplainArgs, { principal }: ResolverContext) => {
         const params = given({ ...input.params });
-        return submitExplanation(ctx, {
+        return submitExplanation(ctx, principal, {
           ...input,
           params: { ...params, nsamples: params.nsamples ?? 'auto' },
         });
       },
-      cancelJob: (_: unknown, { id }: { id: string }) => cancelJob(ctx, id),
-      deleteModel: async (_: unknown, { id }: { id: string }) => {
-        await deleteModel(ctx, id);
+      cancelJob: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
+        cancelJob(ctx, principal, id),
+      deleteModel: async (_: unknown, { id }: { id: string }, { principal }: ResolverContext) => {
+        await deleteModel(ctx, principal, id);
         return id;
       },
     },
     Subscription: {
       jobUpdated: {
-        subscribe: (_: unknown, { id }: { id: string }) => jobUpdates(ctx, id),
+        subscribe: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
+          jobUpdates(ctx, principal, id),
         resolve: (view: JobView) => view,
       },
     },

@@ -5,12 +5,12 @@ import type { ServiceContext } from '../../services/context.js';
 
 export function registerActivationStatsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post('/v1/activation-stats', async (request, reply) => {
-    const job = await submitActivationStats(ctx, request.body);
+    const job = await submitActivationStats(ctx, request.principal, request.body);
     request.log.info({ jobId: job.id, type: job.type }, 'job queued');
     return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
   });
 
   app.get<{ Params: { id: string } }>('/v1/models/:id/batch-norm', async (request) =>
-    getBatchNorm(ctx, request.params.id),
+    getBatchNorm(ctx, request.principal, request.params.id),
   );
 }

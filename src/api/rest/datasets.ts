@@ -11,12 +11,12 @@ export function registerDatasetRoutes(app: FastifyInstance, ctx: ServiceContext)
   app.post('/v1/datasets', async (request, reply) => {
     const body = request.body as { csv?: string } | undefined;
     const isCsv = (request.headers['content-type'] ?? '').startsWith('text/csv');
-    const dataset = await createDataset(ctx, body, isCsv ? (body?.csv ?? '') : undefined);
+    const dataset = await createDataset(ctx, request.principal, body, isCsv ? (body?.csv ?? '') : undefined);
     request.log.info({ datasetId: dataset.id, rows: dataset.rowCount }, 'dataset stored');
     return reply.code(201).header('location', `/v1/datasets/${dataset.id}`).send(dataset);
   });
 
   app.get<{ Params: { id: string } }>('/v1/datasets/:id', async (request) =>
-    getDataset(ctx, request.params.id),
+    getDataset(ctx, request.principal, request.params.id),
   );
 }

@@ -57,8 +57,14 @@ function problem(code: ErrorCode, detail: string): ProblemBody {
 /** Sends an error as problem+json; also used for errors raised before routing. */
 export function sendProblem(err: unknown, request: FastifyRequest, reply: FastifyReply) {
   const body = toProblem(err);
-  if (body.status >= 500) request.log.error({ err }, 'request failed');
-  else request.log.info({ code: body.code, detail: body.detail }, 'request rejected');
+  // A queue outage is handled (503, clients retry) and logged once by the connection watch.
+  if (body.code === 'GBX_ERR_QUEUE_UNAVAILABLE') {
+    request.log.warn({ code: body.code }, 'request refused');
+  } else if (body.status >= 500) {
+    request.log.error({ err }, 'request failed');
+  } else {
+    request.log.info({ code: body.code, detail: body.detail }, 'request rejected');
+  }
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 

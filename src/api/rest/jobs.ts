@@ -9,15 +9,15 @@ import { cancelJob, getJob, listJobs } from '../../services/jobs.js';
 export function registerJobRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post('/v1/explanations', async (request, reply) => {
     requireJson(request);
-    const job = await submitExplanation(ctx, request.body);
+    const job = await submitExplanation(ctx, request.principal, request.body);
     request.log.info({ jobId: job.id, type: job.type }, 'job queued');
     return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
   });
 
-  app.get('/v1/jobs', async (request) => listJobs(ctx, request.query));
+  app.get('/v1/jobs', async (request) => listJobs(ctx, request.principal, request.query));
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async (request, reply) => {
-    const view = await getJob(ctx, request.params.id);
+    const view = await getJob(ctx, request.principal, request.params.id);
     const body = JSON.stringify(view);
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
     reply.header('etag', etag).header('cache-control', 'no-cache');
@@ -27,7 +27,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServiceContext): vo
   });
 
   app.delete<{ Params: { id: string } }>('/v1/jobs/:id', async (request, reply) => {
-    const view = await cancelJob(ctx, request.params.id);
+    const view = await cancelJob(ctx, request.principal, request.params.id);
     request.log.info({ jobId: view.id, status: view.status }, 'job cancellation requested');
     return reply.code(view.status === 'cancelled' ? 200 : 202).send(view);
   });

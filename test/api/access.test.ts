@@ -1,0 +1,233 @@
+// API keys, tenant isolation on every route, rate limits, request caps and CORS.
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+
+const ALPHA_KEY = 'alpha-key-0123456789abcdef';
+const BETA_KEY = 'beta-key-0123456789abcdef';
+const KEYS = `alpha:${ALPHA_KEY},beta:${BETA_KEY}`;
+const breastCancer = modelFiles(fixtureModelDir('breast-cancer'));
+const data = fixtureData('breast-cancer');
+
+const logLines: string[] = [];
+let t: TestApp;
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  t = await buildTestApp(
+    { API_KEYS: KEYS, MAX_INSTANCES: '5', MAX_FEATURES: '100' },
+    pino({ level: 'trace' }, sink),
+  );
+});
+afterAll(async () => t?.close());
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+function uploadAs(app: TestApp, key: string) {
+  return request(app.app.server)
+    .post('/v1/models')
+    .set(bearer(key))
+    .attach('model', Buffer.from(breastCancer.modelJson), 'model.json')
+    .attach('weights', breastCancer.weights.get('weights.bin')!, 'weights.bin');
+}
+
+function explainAs(key: string, modelId: string, overrides: Record<string, unknown> = {}) {
+  return request(t.app.server)
+    .post('/v1/explanations')
+    .set(bearer(key))
+    .send({
+      modelId,
+      method: 'kernel_shap',
+      instances: data.instances.slice(0, 2),
+      background: data.background.slice(0, 10),
+      params: { nsamples: 64, seed: 1 },
+      ...overrides,
+    });
+}
+
+describe('API keys', () => {
+  it('answers 401 without a key, with an unknown key and with another scheme', async () => {
+    for (const headers of [
+      {},
+      bearer('not-a-configured-key-at-all'),
+      { authorization: `Basic ${ALPHA_KEY}` },
+    ]) {
+      const res = await request(t.app.server).get('/v1/models').set(headers);
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('GBX_ERR_UNAUTHORIZED');
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="glassbox"');
+    }
+  });
+
+  it('lets health probes through without a key', async () => {
+    expect((await request(t.app.server).get('/health/live')).status).toBe(200);
+  });
+
+  it('never writes a key into the log', async () => {
+    await request(t.app.server).get('/v1/models').set(bearer(ALPHA_KEY));
+    await request(t.app.server)
+      .get('/v1/models')
+      .set(bearer(`${BETA_KEY}x`));
+    expect(logLines.length).toBeGreaterThan(0);
+    const log = logLines.join('');
+    expect(log).not.toContain(ALPHA_KEY);
+    expect(log).not.toContain(BETA_KEY);
+  });
+});
+
+describe('tenant isolation', () => {
+  let modelId: string;
+  let jobId: string;
+  beforeAll(async () => {
+    const uploaded = await uploadAs(t, ALPHA_KEY);
+    expect(uploaded.status).toBe(201);
+    modelId = uploaded.body.id;
+    const submitted = await explainAs(ALPHA_KEY, modelId);
+    expect(submitted.status).toBe(202);
+    jobId = submitted.body.id;
+  });
+
+  it('shows a model only to its tenant', async () => {
+    const own = await request(t.app.server).get(`/v1/models/${modelId}`).set(bearer(ALPHA_KEY));
+    expect(own.status).toBe(200);
+    const other = await request(t.app.server).get(`/v1/models/${modelId}`).set(bearer(BETA_KEY));
+    expect(other.status).toBe(404);
+    expect(other.body.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+  });
+
+  it('lists only the tenant own models', async () => {
+    const alpha = await request(t.app.server).get('/v1/models').set(bearer(ALPHA_KEY));
+    const beta = await request(t.app.server).get('/v1/models').set(bearer(BETA_KEY));
+    expect(alpha.body.items.map((m: { id: string }) => m.id)).toContain(modelId);
+    expect(beta.body.items).toEqual([]);
+  });
+
+  it('refuses to explain with another tenant model, queueing nothing', async () => {
+    const res = await explainAs(BETA_KEY, modelId);
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+  });
+
+  it('shows a job only to its tenant', async () => {
+    expect(
+      (await request(t.app.server).get(`/v1/jobs/${jobId}`).set(bearer(ALPHA_KEY))).status,
+    ).toBe(200);
+    const other = await request(t.app.server).get(`/v1/jobs/${jobId}`).set(bearer(BETA_KEY));
+    expect(other.status).toBe(404);
+    expect(other.body.code).toBe('GBX_ERR_JOB_NOT_FOUND');
+  });
+
+  it('lets only the owner delete a model', async () => {
+    expect(
+      (await request(t.app.server).delete(`/v1/models/${modelId}`).set(bearer(BETA_KEY))).status,
+    ).toBe(404);
+    expect(
+      (await request(t.app.server).get(`/v1/models/${modelId}`).set(bearer(ALPHA_KEY))).status,
+    ).toBe(200);
+    expect(
+      (await request(t.app.server).delete(`/v1/models/${modelId}`).set(bearer(ALPHA_KEY))).status,
+    ).toBe(204);
+  });
+});
+
+describe('request caps', () => {
+  let modelId: string;
+  beforeAll(async () => {
+    modelId = (await uploadAs(t, ALPHA_KEY)).body.id;
+  });
+
+  it('names MAX_INSTANCES when a request carries more instances', async () => {
+    const res = await explainAs(ALPHA_KEY, modelId, { instances: data.instances.slice(0, 6) });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { path: 'instances', message: 'over the limit MAX_INSTANCES (5 rows)' },
+    ]);
+  });
+
+  it('names MAX_NSAMPLES and MAX_BACKGROUND_ROWS', async () => {
+    const res = await explainAs(ALPHA_KEY, modelId, { params: { nsamples: 10_000_000 } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].message).toContain('MAX_NSAMPLES (200000)');
+    const rows = Array.from({ length: 5001 }, () => data.background[0]);
+    const bg = await explainAs(ALPHA_KEY, modelId, { background: rows });
+    expect(bg.body.errors[0]).toEqual({
+      path: 'background',
+      message: 'over the limit MAX_BACKGROUND_ROWS (5000 rows)',
+    });
+  });
+
+  it('names MAX_FEATURES when the model is wider', async () => {
+    const narrow = await buildTestApp({ API_KEYS: KEYS, MAX_FEATURES: '29' });
+    try {
+      const id = (await uploadAs(narrow, ALPHA_KEY)).body.id;
+      const res = await request(narrow.app.server)
+        .post('/v1/explanations')
+        .set(bearer(ALPHA_KEY))
+        .send({
+          modelId: id,
+          method: 'kernel_shap',
+          instances: data.instances.slice(0, 1),
+          background: data.background,
+        });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].message).toBe(
+        'the model has 30 features, over the limit MAX_FEATURES (29 features)',
+      );
+    } finally {
+      await narrow.close();
+    }
+  });
+});
+
+describe('rate limits and CORS', () => {
+  let limited: TestApp;
+  beforeAll(async () => {
+    limited = await buildTestApp({
+      API_KEYS: KEYS,
+      RATE_LIMIT_MAX: '3',
+      CORS_ORIGINS: 'https://dash.example.com',
+    });
+  });
+  afterAll(async () => limited?.close());
+
+  it('answers 429 naming the limit once a key has spent it, and counts per key', async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push(
+        (await request(limited.app.server).get('/v1/models').set(bearer(ALPHA_KEY))).status,
+      );
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const res = await request(limited.app.server).get('/v1/models').set(bearer(ALPHA_KEY));
+    expect(res.body.code).toBe('GBX_ERR_RATE_LIMITED');
+    expect(res.body.detail).toMatch(
+      /RATE_LIMIT_MAX \(3\) requests in RATE_LIMIT_WINDOW_MS \(60000 ms\)/,
+    );
+    expect(res.headers['retry-after']).toBeDefined();
+    expect((await request(limited.app.server).get('/v1/models').set(bearer(BETA_KEY))).status).toBe(
+      200,
+    );
+  });
+
+  it('answers a preflight from a configured origin and not from others', async () => {
+    const allowed = await request(limited.app.server)
+      .options('/v1/models')
+      .set('origin', 'https://dash.example.com')
+      .set('access-control-request-method', 'GET')
+      .set('access-control-request-headers', 'authorization');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://dash.example.com');
+    const other = await request(limited.app.server)
+      .options('/v1/models')
+      .set('origin', 'https://evil.example.com')
+      .set('access-control-request-method', 'GET');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
