@@ -177,9 +177,8 @@ async function checkLayerNames(
   names: string[],
   problems: FieldProblem[],
 ): Promise<void> {
-  const known = new Set(
-    layerPaths(model.format, (await ctx.models.readModelJson(principal.tenant, model.id)).modelTopology),
-  );
+  const modelJson = await ctx.models.readModelJson(principal.tenant, model.id);
+  const known = new Set(layerPaths(model.format, modelJson.modelTopology));
   names.forEach((name, i) => {
     if (!known.has(basePath(name))) {
       problems.push({

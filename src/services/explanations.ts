@@ -47,16 +47,31 @@ function requestSchema(ctx: ServiceContext) {
           z
             .array(rowSchema)
             .min(1)
-            .max(MAX_BACKGROUND_ROWS, overLimit('MAX_BACKGROUND_ROWS', MAX_BACKGROUND_ROWS, 'rows')),
+            .max(
+              MAX_BACKGROUND_ROWS,
+              overLimit('MAX_BACKGROUND_ROWS', MAX_BACKGROUND_ROWS, 'rows'),
+            ),
           z.object({ datasetId: z.string().min(1) }).strict(),
         ])
         .optional(),
       params: z
         .object({
           nsamples: z
-            .union([z.literal('auto'), z.number().int().min(2).max(MAX_NSAMPLES)], {
-              error: `must be "auto" or an integer from 2 up to the limit MAX_NSAMPLES (${MAX_NSAMPLES})`,
-            })
+            .union(
+              [
+                z.literal('auto'),
+                z
+                  .number()
+                  .int()
+                  .min(2)
+                  .max(MAX_NSAMPLES, overLimit('MAX_NSAMPLES', MAX_NSAMPLES, '')),
+              ],
+              {
+                error:
+                  'must be "auto" or an integer from 2 up to the limit ' +
+                  `MAX_NSAMPLES (${MAX_NSAMPLES})`,
+              },
+            )
             .default('auto'),
           link: z.enum(['identity', 'logit']).default('identity'),
           seed: z
@@ -81,7 +96,10 @@ function requestSchema(ctx: ServiceContext) {
                 .number()
                 .int()
                 .min(1)
-                .max(MAX_BACKGROUND_ROWS, overLimit('MAX_BACKGROUND_ROWS', MAX_BACKGROUND_ROWS, 'rows')),
+                .max(
+                  MAX_BACKGROUND_ROWS,
+                  overLimit('MAX_BACKGROUND_ROWS', MAX_BACKGROUND_ROWS, 'rows'),
+                ),
             })
             .strict()
             .optional(),
@@ -115,6 +133,22 @@ export interface SubmittedJob {
 }
 
 /**
+ * The problems behind one issue. A union whose input has the type of exactly one option (rows,
+ * not a dataset reference) reports that option's problems, such as a cap naming its setting.
+ */
+function issueProblems(issue: z.core.$ZodIssue, prefix: PropertyKey[]): FieldProblem[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union') {
+    const typed = issue.errors.filter(
+      (option) =>
+        !(option.length === 1 && option[0].code === 'invalid_type' && option[0].path.length === 0),
+    );
+    if (typed.length === 1) return typed[0].flatMap((inner) => issueProblems(inner, path));
+  }
+  return [{ path: path.map(String).join('.'), message: issue.message }];
+}
+
+/**
  * Validates an explanation request against its model and queues it.
  * @throws GlassboxError 400 naming every bad field, 404 for an unknown model, 503 without Redis.
  */
@@ -126,7 +160,7 @@ export async function submitExplanation(
   const parsed = requestSchema(ctx).safeParse(body);
   if (!parsed.success) {
     throw validationError(
-      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      parsed.error.issues.flatMap((issue) => issueProblems(issue, [])),
     );
   }
   const request = parsed.data;

@@ -137,6 +137,137 @@ describe('tenant isolation', () => {
   });
 });
 
+describe('tenant isolation of datasets, job lists, cancellation and statistics', () => {
+  let modelId: string;
+  let jobId: string;
+  let datasetId: string;
+  beforeAll(async () => {
+    modelId = (await uploadAs(t, ALPHA_KEY)).body.id;
+    jobId = (await explainAs(ALPHA_KEY, modelId)).body.id;
+    const stored = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(bearer(ALPHA_KEY))
+      .send({ rows: data.background.slice(0, 5) });
+    expect(stored.status).toBe(201);
+    datasetId = stored.body.id;
+  });
+
+  it('shows a dataset only to its tenant, also when an explanation names it', async () => {
+    const read = (key: string) =>
+      request(t.app.server).get(`/v1/datasets/${datasetId}`).set(bearer(key));
+    expect((await read(ALPHA_KEY)).status).toBe(200);
+    const other = await read(BETA_KEY);
+    expect(other.status).toBe(404);
+    expect(other.body.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
+
+    const betaModel = (await uploadAs(t, BETA_KEY)).body.id;
+    const explained = await explainAs(BETA_KEY, betaModel, { background: { datasetId } });
+    expect(explained.status).toBe(404);
+    expect(explained.body.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
+  });
+
+  it('lists only the tenant own jobs', async () => {
+    const list = async (key: string) =>
+      (await request(t.app.server).get('/v1/jobs').set(bearer(key))).body.items.map(
+        (j: { id: string }) => j.id,
+      );
+    expect(await list(ALPHA_KEY)).toContain(jobId);
+    expect(await list(BETA_KEY)).not.toContain(jobId);
+  });
+
+  it('lets only the owner cancel a job', async () => {
+    const other = await request(t.app.server).delete(`/v1/jobs/${jobId}`).set(bearer(BETA_KEY));
+    expect(other.status).toBe(404);
+    expect(other.body.code).toBe('GBX_ERR_JOB_NOT_FOUND');
+    const own = await request(t.app.server).get(`/v1/jobs/${jobId}`).set(bearer(ALPHA_KEY));
+    expect(own.body.status).toBe('queued');
+
+    const cancelled = await request(t.app.server)
+      .delete(`/v1/jobs/${jobId}`)
+      .set(bearer(ALPHA_KEY));
+    expect(cancelled.body.status).toBe('cancelled');
+    // A cancelled job is kept apart from the queue; it stays its tenant's alone.
+    const after = await request(t.app.server).get(`/v1/jobs/${jobId}`).set(bearer(BETA_KEY));
+    expect(after.status).toBe(404);
+    const betaList = await request(t.app.server)
+      .get('/v1/jobs?status=cancelled')
+      .set(bearer(BETA_KEY));
+    expect(betaList.body.items).toEqual([]);
+  });
+
+  it('refuses statistics and batch-norm weights of another tenant model', async () => {
+    const stats = await request(t.app.server)
+      .post('/v1/activation-stats')
+      .set(bearer(BETA_KEY))
+      .send({ modelId, samples: data.instances.slice(0, 1) });
+    expect(stats.status).toBe(404);
+    expect(stats.body.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+    const weights = await request(t.app.server)
+      .get(`/v1/models/${modelId}/batch-norm`)
+      .set(bearer(BETA_KEY));
+    expect(weights.status).toBe(404);
+    expect(weights.body.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+    const own = await request(t.app.server)
+      .get(`/v1/models/${modelId}/batch-norm`)
+      .set(bearer(ALPHA_KEY));
+    expect(own.status).toBe(200);
+  });
+});
+
+describe('GraphQL acts for the key', () => {
+  let modelId: string;
+  beforeAll(async () => {
+    modelId = (await uploadAs(t, ALPHA_KEY)).body.id;
+  });
+
+  const graphql = (key: string | null, query: string, variables: Record<string, unknown>) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: key ? bearer(key) : {},
+      payload: { query, variables },
+    });
+
+  it('answers 401 without a key, as a GraphQL result with the REST code', async () => {
+    const res = await graphql(null, '{ models { id } }', {});
+    expect(res.statusCode).toBe(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="glassbox"');
+    expect(res.json().errors[0].extensions.code).toBe('GBX_ERR_UNAUTHORIZED');
+  });
+
+  it('shows a model to its tenant only', async () => {
+    const query = 'query($id: ID!) { model(id: $id) { id } }';
+    const own = (await graphql(ALPHA_KEY, query, { id: modelId })).json();
+    expect(own.data.model.id).toBe(modelId);
+    const other = (await graphql(BETA_KEY, query, { id: modelId })).json();
+    expect(other.errors[0].extensions.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+    const list = (await graphql(BETA_KEY, '{ models { id } }', {})).json();
+    expect(list.data.models.map((m: { id: string }) => m.id)).not.toContain(modelId);
+  });
+
+  it('queues an explanation for the tenant that asked', async () => {
+    const explain = `mutation($input: ExplainInput!) { explain(input: $input) { id } }`;
+    const input = {
+      modelId,
+      method: 'kernel_shap',
+      instances: data.instances.slice(0, 1),
+      background: data.background.slice(0, 5),
+      params: { nsamples: 64, seed: 1 },
+    };
+    const refused = (await graphql(BETA_KEY, explain, { input })).json();
+    expect(refused.errors[0].extensions.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+    const queued = (await graphql(ALPHA_KEY, explain, { input })).json();
+    const id = queued.data.explain.id as string;
+    const job = 'query($id: ID!) { job(id: $id) { id status } }';
+    expect((await graphql(ALPHA_KEY, job, { id })).json().data.job.status).toBe('queued');
+    const hidden = (await graphql(BETA_KEY, job, { id })).json();
+    expect(hidden.errors[0].extensions.code).toBe('GBX_ERR_JOB_NOT_FOUND');
+    const cancel = 'mutation($id: ID!) { cancelJob(id: $id) { status } }';
+    const notCancelled = (await graphql(BETA_KEY, cancel, { id })).json();
+    expect(notCancelled.errors[0].extensions.code).toBe('GBX_ERR_JOB_NOT_FOUND');
+  });
+});
+
 describe('request caps', () => {
   let modelId: string;
   beforeAll(async () => {

@@ -109,11 +109,11 @@ describe('a worker killed mid-job', () => {
 
   it('never lost the lock of a job computing for longer than the lock lasts', async () => {
     // A lock of 4 s (renewed every 2 s) leaves room for a machine busy with other tests; the job,
-    // about 8 million model rows, runs well past it.
+    // about 25 million model rows, runs well past it.
     const lockMs = 4000;
     await workers[workers.length - 1].stop();
     const worker = await startWorker({ JOB_LOCK_DURATION_MS: String(lockMs) });
-    const jobId = await submitLongJob(16_384);
+    const jobId = await submitLongJob(49_152);
     const done = await poll(jobId, (j) => j.status === 'completed' || j.status === 'failed');
     expect(done.status).toBe('completed');
     const line = JSON.parse(

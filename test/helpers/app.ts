@@ -69,7 +69,10 @@ export async function buildTestApp(
       await queue.close();
       await redis.quit();
       await rm(storeDir, { recursive: true, force: true });
-      spec.assertConforms(responses.filter((r) => !UNDOCUMENTED_ROUTE.test(r.route)));
+      // CORS preflights are answered by the CORS plugin for every path, outside the API proper.
+      spec.assertConforms(
+        responses.filter((r) => !UNDOCUMENTED_ROUTE.test(r.route) && r.method !== 'OPTIONS'),
+      );
     },
   };
 }

@@ -24,11 +24,27 @@ export function formatGraphqlErrors(execution: ExecutionResult, context: Formatt
       statusCode = wrapper.statusCode ?? 400;
       return wrapper.errors as GraphQLError[];
     })
-    .map((err) => codedError(err, log));
+    .map((err) => {
+      statusCode = accessStatus(err) ?? statusCode;
+      return codedError(err, log);
+    });
 
   const coded: ExecutionResult = { ...execution, statusCode, errors };
 
   return mercurius.defaultErrorFormatter(coded, context);
+}
+
+/** Refusals of the access hooks, which run before GraphQL does, keep their HTTP status. */
+const ACCESS_CODES: ReadonlySet<ErrorCode> = new Set([
+  'GBX_ERR_UNAUTHORIZED',
+  'GBX_ERR_RATE_LIMITED',
+]);
+
+function accessStatus(err: GraphQLError): number | undefined {
+  const original = err.originalError;
+  return original instanceof GlassboxError && ACCESS_CODES.has(original.code)
+    ? original.statusCode
+    : undefined;
 }
 
 /** The error with a catalogued `extensions.code`; 5xx messages replaced by their title. */

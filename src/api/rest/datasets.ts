@@ -11,7 +11,8 @@ export function registerDatasetRoutes(app: FastifyInstance, ctx: ServiceContext)
   app.post('/v1/datasets', async (request, reply) => {
     const body = request.body as { csv?: string } | undefined;
     const isCsv = (request.headers['content-type'] ?? '').startsWith('text/csv');
-    const dataset = await createDataset(ctx, request.principal, body, isCsv ? (body?.csv ?? '') : undefined);
+    const csvText = isCsv ? (body?.csv ?? '') : undefined;
+    const dataset = await createDataset(ctx, request.principal, body, csvText);
     request.log.info({ datasetId: dataset.id, rows: dataset.rowCount }, 'dataset stored');
     return reply.code(201).header('location', `/v1/datasets/${dataset.id}`).send(dataset);
   });
