@@ -57,6 +57,7 @@ export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobRes
       await run.checkCancelled?.();
     },
   };
+  const firstInstance = payload.chunk?.firstInstance ?? 0;
   const bg = toBackground(payload.background);
   const started = performance.now();
   const result: ShapleyResult =
@@ -65,9 +66,10 @@ export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobRes
       : await kernelShap(ctx, payload.instances, bg, {
           nsamples: payload.params.nsamples,
           seed: payload.params.seed,
+          firstInstance,
         });
 
-  checkFinite(result);
+  checkFinite(result, firstInstance);
 
   return {
     method: payload.method,
@@ -81,7 +83,12 @@ export async function runExplanation(run: ExplanationRun): Promise<ShapleyJobRes
     baseValues: result.baseValues,
     outputs: result.outputs,
     values: result.values,
-    warnings: clippingWarnings(payload.params.link, result.outputs, record.outputNames),
+    warnings: clippingWarnings(
+      payload.params.link,
+      result.outputs,
+      record.outputNames,
+      firstInstance,
+    ),
   };
 }
 
@@ -96,10 +103,10 @@ function estimateRows(payload: ExplanationPayload, width: number): number {
 }
 
 /** NaN or Infinity from the model would turn every value into null: fail the job instead. */
-function checkFinite(result: ShapleyResult): void {
+function checkFinite(result: ShapleyResult, firstInstance: number): void {
   const bad = result.outputs.findIndex((row) => !row.every(Number.isFinite));
   if (bad >= 0 || !result.baseValues.every(Number.isFinite)) {
-    const where = bad >= 0 ? `instance ${bad}` : 'the background';
+    const where = bad >= 0 ? `instance ${firstInstance + bad}` : 'the background';
     throw new GlassboxError(
       'GBX_ERR_NONFINITE_OUTPUT',
       `the model's output for ${where} is not finite; check the inputs' scale`,
@@ -107,8 +114,13 @@ function checkFinite(result: ShapleyResult): void {
   }
 }
 
-/** Names the instances whose probability a logit link had to clip. */
-function clippingWarnings(link: string, outputs: number[][], outputNames: string[]): string[] {
+/** Names the instances (by their index in the request) whose probability a logit link clipped. */
+function clippingWarnings(
+  link: string,
+  outputs: number[][],
+  outputNames: string[],
+  firstInstance: number,
+): string[] {
   if (link !== 'logit') return [];
   const bound = Math.log((1 - LOGIT_EPSILON) / LOGIT_EPSILON) - 1e-9;
   const warnings: string[] = [];
@@ -116,7 +128,7 @@ function clippingWarnings(link: string, outputs: number[][], outputNames: string
     row.forEach((value, k) => {
       if (Math.abs(value) >= bound) {
         warnings.push(
-          `instance ${i}, output ${outputNames[k] ?? k}: probability clipped to ` +
+          `instance ${firstInstance + i}, output ${outputNames[k] ?? k}: probability clipped to ` +
             `[${LOGIT_EPSILON}, 1 - ${LOGIT_EPSILON}] before the logit`,
         );
       }
