@@ -49,7 +49,10 @@ async function startBare(): Promise<{ url: string; stop: () => void }> {
   });
   const address = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
-      const line = chunk.toString().split('\n').find((l) => l.includes('api listening'));
+      const line = chunk
+        .toString()
+        .split('\n')
+        .find((l) => l.includes('api listening'));
       if (line) resolve(JSON.parse(line).address);
     });
     child.on('exit', () => reject(new Error('bare server exited')));
@@ -86,7 +89,11 @@ export async function benchApiLoad(): Promise<Figure[]> {
     return [
       { name: 'POST /v1/explanations', value: submit.requestsPerSecond, unit: 'req/s', detail },
       { name: 'bare POST, same body', value: bareSubmit.requestsPerSecond, unit: 'req/s' },
-      { name: 'submissions / bare', value: submit.requestsPerSecond / bareSubmit.requestsPerSecond, unit: '×' },
+      {
+        name: 'submissions / bare',
+        value: submit.requestsPerSecond / bareSubmit.requestsPerSecond,
+        unit: '×',
+      },
       { name: 'GET /v1/jobs/:id p99', value: poll.p99Ms, unit: 'ms', detail },
       { name: 'bare GET p99', value: barePoll.p99Ms, unit: 'ms' },
       { name: 'GET p99 / bare', value: poll.p99Ms / Math.max(1, barePoll.p99Ms), unit: '×' },

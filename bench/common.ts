@@ -66,7 +66,10 @@ export interface BenchEnv {
   remove(): Promise<void>;
 }
 
-export async function benchEnv(label: string, extra: Record<string, string> = {}): Promise<BenchEnv> {
+export async function benchEnv(
+  label: string,
+  extra: Record<string, string> = {},
+): Promise<BenchEnv> {
   const redisUrl = await requireRedis();
   const storeDir = await mkdtemp(path.join(os.tmpdir(), `gbx-bench-${label}-`));
   return {
@@ -100,8 +103,12 @@ export async function uploadFixture(baseUrl: string, name: string): Promise<stri
   const data = fixtureData(name);
   const form = new FormData();
   form.append('model', new Blob([files.modelJson]), 'model.json');
-  for (const [file, bytes] of files.weights) form.append('weights', new Blob([new Uint8Array(bytes)]), file);
-  form.append('metadata', JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }));
+  for (const [file, bytes] of files.weights)
+    form.append('weights', new Blob([new Uint8Array(bytes)]), file);
+  form.append(
+    'metadata',
+    JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }),
+  );
   const res = await fetch(`${baseUrl}/v1/models`, { method: 'POST', body: form });
   if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;

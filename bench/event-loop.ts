@@ -29,7 +29,10 @@ async function measure(mode: 'on' | 'off'): Promise<LoopDelay> {
   const connection = createRedis(config, true);
   const producer = createRedis(config, false);
   const queue = createJobQueue(config, producer);
-  const events = new QueueEvents('jobs', { connection: createRedis(config, true), prefix: config.QUEUE_PREFIX });
+  const events = new QueueEvents('jobs', {
+    connection: createRedis(config, true),
+    prefix: config.QUEUE_PREFIX,
+  });
   const worker = startWorker({
     config,
     logger: createLogger('silent'),
@@ -73,8 +76,16 @@ export async function benchEventLoop(): Promise<Figure[]> {
     const where = mode === 'off' ? 'compute in main thread' : 'compute in worker thread';
     const job = median(runs.map((r) => r.jobMs));
     figures.push(
-      { name: `${where}: max event-loop delay`, value: median(runs.map((r) => r.maxMs)), unit: 'ms' },
-      { name: `${where}: p99 event-loop delay`, value: median(runs.map((r) => r.p99Ms)), unit: 'ms' },
+      {
+        name: `${where}: max event-loop delay`,
+        value: median(runs.map((r) => r.maxMs)),
+        unit: 'ms',
+      },
+      {
+        name: `${where}: p99 event-loop delay`,
+        value: median(runs.map((r) => r.p99Ms)),
+        unit: 'ms',
+      },
       { name: `${where}: job`, value: job, unit: 'ms', detail: `${INSTANCES} instances` },
     );
   }

@@ -65,7 +65,11 @@ export async function benchKernelShap(): Promise<Figure[]> {
         unit: 'ms',
         detail: `${INSTANCES} instances, ${rows} model rows`,
       },
-      { name: 'plain batched predict, same rows', value: median(pairs.map((p) => p.predict.wallMs)), unit: 'ms' },
+      {
+        name: 'plain batched predict, same rows',
+        value: median(pairs.map((p) => p.predict.wallMs)),
+        unit: 'ms',
+      },
       { name: 'job / predict, wall time', value: wallRatio, unit: '×', target: '<= 1.3' },
       { name: 'job / predict, CPU time', value: cpuRatio, unit: '×', target: '<= 1.3' },
     ];

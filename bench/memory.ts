@@ -22,8 +22,17 @@ export async function benchMemory(): Promise<Figure[]> {
   const connection = createRedis(config, true);
   const producer = createRedis(config, false);
   const queue = createJobQueue(config, producer);
-  const events = new QueueEvents('jobs', { connection: createRedis(config, true), prefix: config.QUEUE_PREFIX });
-  const worker = startWorker({ config, logger: createLogger('error'), connection, models: fixtures.store, results });
+  const events = new QueueEvents('jobs', {
+    connection: createRedis(config, true),
+    prefix: config.QUEUE_PREFIX,
+  });
+  const worker = startWorker({
+    config,
+    logger: createLogger('error'),
+    connection,
+    models: fixtures.store,
+    results,
+  });
 
   // Small jobs on two models, alternating, so that the cache and both paths are exercised.
   const payloadFor = (i: number) => {
@@ -39,7 +48,10 @@ export async function benchMemory(): Promise<Figure[]> {
   };
   const runJobs = async (count: number, offset: number) => {
     const jobs = await queue.addBulk(
-      Array.from({ length: count }, (_, i) => ({ name: JOB_NAMES.EXPLANATION, data: payloadFor(offset + i) })),
+      Array.from({ length: count }, (_, i) => ({
+        name: JOB_NAMES.EXPLANATION,
+        data: payloadFor(offset + i),
+      })),
     );
     for (const job of jobs) await job.waitUntilFinished(events);
   };
@@ -55,10 +67,20 @@ export async function benchMemory(): Promise<Figure[]> {
     const [threadAfter] = await worker.compute.memory();
     const mib = (bytes: number) => bytes / 2 ** 20;
     return [
-      { name: 'RSS before', value: mib(rssBefore), unit: 'MiB', detail: `after ${WARM_UP_JOBS} warm-up jobs` },
+      {
+        name: 'RSS before',
+        value: mib(rssBefore),
+        unit: 'MiB',
+        detail: `after ${WARM_UP_JOBS} warm-up jobs`,
+      },
       { name: `RSS after ${JOBS} jobs`, value: mib(rssAfter), unit: 'MiB' },
       { name: 'tensors before', value: threadBefore.numTensors, unit: '' },
-      { name: `tensors after ${JOBS} jobs`, value: threadAfter.numTensors, unit: '', target: 'equal' },
+      {
+        name: `tensors after ${JOBS} jobs`,
+        value: threadAfter.numTensors,
+        unit: '',
+        target: 'equal',
+      },
       { name: 'tensor bytes after', value: mib(threadAfter.numBytes), unit: 'MiB' },
     ];
   } finally {

@@ -10,7 +10,10 @@ import { benchMemory } from './memory.js';
 import { benchScaling } from './scaling.js';
 
 const sections: [string, () => Promise<Figure[]>][] = [
-  ['KernelSHAP against plain prediction (breast-cancer, 100 background rows, nsamples auto)', benchKernelShap],
+  [
+    'KernelSHAP against plain prediction (breast-cancer, 100 background rows, nsamples auto)',
+    benchKernelShap,
+  ],
   ['Event-loop delay in the worker during a heavy job', benchEventLoop],
   ['End to end against in-process compute', benchEndToEnd],
   ['One split request on 1 and 2 worker processes', benchScaling],
@@ -21,8 +24,10 @@ const sections: [string, () => Promise<Figure[]>][] = [
 async function main(): Promise<void> {
   const backend = await selectBackend('auto');
   write(`# Glassbox bench, ${new Date().toISOString()}`);
-  write(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
-    `Node ${process.version}, TensorFlow.js backend ${backend.backend}`);
+  write(
+    `machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+      `Node ${process.version}, TensorFlow.js backend ${backend.backend}`,
+  );
   for (const [title, run] of sections) printFigures(title, await run());
 }
 

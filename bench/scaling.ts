@@ -47,8 +47,12 @@ export async function benchScaling(): Promise<Figure[]> {
     // Both deployments stay up, idle in turn, and requests alternate between them.
     const pairs: { one: number; two: number }[] = [];
     for (let i = 0; i < REPEATS; i++) {
-      const t1 = await timeMs(() => explainOverHttp(one.baseUrl, breastCancerRequest(one.modelId, INSTANCES)));
-      const t2 = await timeMs(() => explainOverHttp(two.baseUrl, breastCancerRequest(two.modelId, INSTANCES)));
+      const t1 = await timeMs(() =>
+        explainOverHttp(one.baseUrl, breastCancerRequest(one.modelId, INSTANCES)),
+      );
+      const t2 = await timeMs(() =>
+        explainOverHttp(two.baseUrl, breastCancerRequest(two.modelId, INSTANCES)),
+      );
       pairs.push({ one: t1, two: t2 });
     }
     const detail = `${INSTANCES} instances in chunks of ${CHUNK_INSTANCES}`;

@@ -27,7 +27,11 @@ export function needsSplit(config: Config, payload: ExplanationPayload): boolean
  * its offset in the request, from which its instances' seeds are derived. A child that fails
  * every attempt fails the parent.
  */
-export function explanationFlow(config: Config, parentId: string, payload: ExplanationPayload): FlowJob {
+export function explanationFlow(
+  config: Config,
+  parentId: string,
+  payload: ExplanationPayload,
+): FlowJob {
   const size = config.CHUNK_INSTANCES;
   const chunkCount = Math.ceil(payload.instances.length / size);
   const children: FlowJob[] = [];

@@ -6,7 +6,13 @@ import { GlassboxError } from '../errors.js';
 import type { ExplanationPayload } from '../jobs/queue.js';
 import type { Logger } from '../log/logger.js';
 import type { ComputeMemory, ComputeOutcome, ExplanationCompute } from './compute.js';
-import type { ThreadError, ThreadMessage, ThreadRequest, ThreadSettings } from './compute-protocol.js';
+import type {
+  ThreadError,
+  ThreadMessage,
+  ThreadRequest,
+  ThreadSettings,
+  ThreadStart,
+} from './compute-protocol.js';
 
 export interface ComputePoolOptions extends ThreadSettings {
   /** Threads in the pool: the worker's concurrency. */
@@ -34,12 +40,13 @@ class ComputeThread {
   readonly ready: Promise<string>;
   busy = false;
   private readonly worker: Worker;
+  private readonly cancelFlag = new Int32Array(new SharedArrayBuffer(4));
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closing = false;
 
   constructor(settings: ThreadSettings, onExit: (thread: ComputeThread, code: number) => void) {
-    this.worker = spawnThread(settings);
+    this.worker = spawnThread({ ...settings, cancelFlag: this.cancelFlag });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (message: ThreadMessage) => {
         if (message.type === 'ready') resolve(message.backend);
@@ -89,7 +96,7 @@ class ComputeThread {
           checkCancelled?.().catch((err: Error) => {
             if (stopReason) return;
             stopReason = err;
-            this.worker.postMessage({ type: 'cancel', id } satisfies ThreadRequest);
+            Atomics.store(this.cancelFlag, 0, id);
           });
         },
       });
@@ -132,9 +139,10 @@ class ComputeThread {
  * The thread's entry module. From compiled JavaScript it is the sibling file; when the service
  * runs from TypeScript sources (tests, bench) the thread loads the sources through tsx.
  */
-function spawnThread(settings: ThreadSettings): Worker {
+function spawnThread(settings: ThreadStart): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./compute-thread.js', here), { workerData: settings });
+  if (!here.endsWith('.ts'))
+    return new Worker(new URL('./compute-thread.js', here), { workerData: settings });
   const entry = new URL('./compute-thread.ts', here).href;
   const bootstrap =
     `import('tsx/esm/api').then((tsx) => ` +
@@ -174,9 +182,11 @@ export function createComputePool(options: ComputePoolOptions): ComputePool {
     const at = idle.indexOf(dead);
     if (at >= 0) idle.splice(at, 1);
     const fresh = start();
-    fresh.ready.then(() => release(fresh)).catch((err) => {
-      logger.error({ err }, 'replacement compute thread failed to start');
-    });
+    fresh.ready
+      .then(() => release(fresh))
+      .catch((err) => {
+        logger.error({ err }, 'replacement compute thread failed to start');
+      });
   };
   const start = (): ComputeThread => {
     const thread = new ComputeThread(settings, replace);

@@ -12,10 +12,18 @@ export interface ThreadSettings {
   cacheBytes: number;
 }
 
+/** Settings plus the cancellation flag, shared memory that both threads see. */
+export interface ThreadStart extends ThreadSettings {
+  /**
+   * One Int32 over a SharedArrayBuffer: the main thread writes the id of the request to stop.
+   * A message would not do: a busy thread reads messages only once its job is over.
+   */
+  cancelFlag: Int32Array;
+}
+
 /** Main thread to compute thread. */
 export type ThreadRequest =
   | { type: 'explain'; id: number; payload: ExplanationPayload }
-  | { type: 'cancel'; id: number }
   | { type: 'memory'; id: number }
   | { type: 'close' };
 

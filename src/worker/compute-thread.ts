@@ -6,11 +6,11 @@ import { GlassboxError } from '../errors.js';
 import { ModelStore } from '../models/store.js';
 import { selectBackend } from '../tf/backend.js';
 import { createLocalCompute, type ExplanationCompute } from './compute.js';
-import type { ThreadMessage, ThreadRequest, ThreadSettings } from './compute-protocol.js';
+import type { ThreadMessage, ThreadRequest, ThreadStart } from './compute-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('compute-thread runs only as a worker thread');
-const settings = workerData as ThreadSettings;
+const settings = workerData as ThreadStart;
 
 function send(message: ThreadMessage): void {
   port!.postMessage(message);
@@ -18,19 +18,19 @@ function send(message: ThreadMessage): void {
 
 /** Errors cross the thread boundary as data; the pool rebuilds them. */
 function describeError(err: unknown): Extract<ThreadMessage, { type: 'error' }>['error'] {
-  if (err instanceof GlassboxError) return { code: err.code, message: err.message, problems: err.problems };
+  if (err instanceof GlassboxError)
+    return { code: err.code, message: err.message, problems: err.problems };
   const error = err instanceof Error ? err : new Error(String(err));
   return { message: error.message, stack: error.stack };
 }
 
-/** Requests the main thread has cancelled; their jobs stop at the next model batch. */
-const cancelled = new Set<number>();
-
 async function handle(compute: ExplanationCompute, request: ThreadRequest): Promise<void> {
   if (request.type === 'explain') {
     const { id } = request;
+    // Read between model batches; the main thread writes the flag when the job is cancelled.
     const checkCancelled = async () => {
-      if (cancelled.has(id)) throw new Error('cancelled by the main thread');
+      if (Atomics.load(settings.cancelFlag, 0) === id)
+        throw new Error('cancelled by the main thread');
     };
     try {
       const outcome = await compute.explain(
@@ -41,11 +41,7 @@ async function handle(compute: ExplanationCompute, request: ThreadRequest): Prom
       send({ type: 'done', id, outcome });
     } catch (err) {
       send({ type: 'error', id, error: describeError(err) });
-    } finally {
-      cancelled.delete(id);
     }
-  } else if (request.type === 'cancel') {
-    cancelled.add(request.id);
   } else if (request.type === 'memory') {
     send({ type: 'memory', id: request.id, memory: (await compute.memory())[0] });
   } else {

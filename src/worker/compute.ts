@@ -50,14 +50,20 @@ export interface LocalComputeOptions {
 }
 
 /** Computes in the calling thread, on its TensorFlow.js backend, with its own model cache. */
-export function createLocalCompute(source: ModelSource, options: LocalComputeOptions): ExplanationCompute {
+export function createLocalCompute(
+  source: ModelSource,
+  options: LocalComputeOptions,
+): ExplanationCompute {
   const cache = new ModelCache(source, options.cacheBytes);
   return {
     explain: async (payload, onProgress, checkCancelled) => {
       const before = tf.memory().numTensors;
       const cached = await cache.get(payload.modelId);
       if (!cached) {
-        throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `model ${payload.modelId} no longer exists`);
+        throw new GlassboxError(
+          'GBX_ERR_MODEL_NOT_FOUND',
+          `model ${payload.modelId} no longer exists`,
+        );
       }
       const tensorsKept = tf.memory().numTensors - before;
       const result = await runExplanation({
@@ -70,7 +76,11 @@ export function createLocalCompute(source: ModelSource, options: LocalComputeOpt
       return { result, tensorsKept, tensorDelta: tf.memory().numTensors - before - tensorsKept };
     },
     memory: async () => [
-      { numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, cachedModelBytes: cache.bytes },
+      {
+        numTensors: tf.memory().numTensors,
+        numBytes: tf.memory().numBytes,
+        cachedModelBytes: cache.bytes,
+      },
     ],
     close: () => cache.clear(),
   };

@@ -21,7 +21,13 @@ interface Entry {
 }
 
 /** Bytes per value once loaded: quantized weights are expanded to float32. */
-const LOADED_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, string: 0 };
+const LOADED_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  complex64: 8,
+  string: 0,
+};
 
 /** Bytes a model's weights take once loaded into TensorFlow.js. */
 export function loadedWeightBytes(artifacts: ModelArtifacts): number {

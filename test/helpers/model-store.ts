@@ -27,7 +27,10 @@ export async function storeFixtureModels(names: string[]): Promise<FixtureStore>
     const record = await createModel({ models: store } as ServiceContext, {
       modelJsonText: files.modelJson,
       files: files.weights,
-      metadataText: JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }),
+      metadataText: JSON.stringify({
+        featureNames: data.featureNames,
+        outputNames: data.outputNames,
+      }),
     });
     ids[name] = record.id;
   }

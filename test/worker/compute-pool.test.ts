@@ -48,7 +48,10 @@ describe('compute pool', () => {
 
   it('gives the same values as computing in this thread', async () => {
     const local = createLocalCompute(fixtures.store, settings);
-    for (const job of [payload('breast-cancer', 'kernel_shap', 500), payload('wine', 'exact_shap', 'auto')]) {
+    for (const job of [
+      payload('breast-cancer', 'kernel_shap', 500),
+      payload('wine', 'exact_shap', 'auto'),
+    ]) {
       const progress: number[] = [];
       const threaded = await pool.explain(job, (f) => progress.push(f));
       const inProcess = await local.explain(job, () => undefined);
@@ -63,7 +66,10 @@ describe('compute pool', () => {
   });
 
   it('runs two jobs at once and keeps each thread free of leaked tensors', async () => {
-    const jobs = [payload('breast-cancer', 'kernel_shap', 200), payload('wine', 'kernel_shap', 200)];
+    const jobs = [
+      payload('breast-cancer', 'kernel_shap', 200),
+      payload('wine', 'kernel_shap', 200),
+    ];
     const outcomes = await Promise.all(jobs.map((job) => pool.explain(job, () => undefined)));
     expect(outcomes.map((o) => o.result.values.length)).toEqual([3, 3]);
     const memory = await pool.memory();

@@ -35,7 +35,9 @@ function countingSource(): ModelSource & { reads: string[] } {
 describe('ModelCache', () => {
   it('counts the bytes of the weights once loaded', async () => {
     const { ids, store } = fixtures;
-    expect(loadedWeightBytes(await store.readArtifacts(ids['breast-cancer']))).toBe(BREAST_CANCER_BYTES);
+    expect(loadedWeightBytes(await store.readArtifacts(ids['breast-cancer']))).toBe(
+      BREAST_CANCER_BYTES,
+    );
     expect(loadedWeightBytes(await store.readArtifacts(ids.wine))).toBe(WINE_BYTES);
     expect(loadedWeightBytes(await store.readArtifacts(ids['wine-bn']))).toBe(WINE_BN_BYTES);
   });

@@ -40,12 +40,15 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function pollUntilDone(location: string): Promise<{ body: Record<string, any>; seen: string[] }> {
+async function pollUntilDone(
+  location: string,
+): Promise<{ body: Record<string, any>; seen: string[] }> {
   const seen: string[] = [];
   for (let i = 0; i < 600; i++) {
     const res = await request(t.app.server).get(location);
     seen.push(res.body.status);
-    if (res.body.status === 'completed' || res.body.status === 'failed') return { body: res.body, seen };
+    if (res.body.status === 'completed' || res.body.status === 'failed')
+      return { body: res.body, seen };
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('job did not finish in 60 s');
