@@ -58,6 +58,8 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
     const connection = createRedis(config, true);
     const worker = startWorker({ config, logger, connection, models, results });
     closers.push(() => worker.close(), () => connection.quit());
+    const threadBackends = await worker.ready;
+    logger.info({ computeThreads: threadBackends }, 'compute ready');
     logger.info({ concurrency: config.WORKER_CONCURRENCY, storeDir: config.storeDir }, 'worker started');
   }
   if (mode === 'api' || mode === 'all') {

@@ -15,8 +15,12 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Redis holding the job queue. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
-  /** Prefix of every queue key in Redis; lets several deployments share one Redis. */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_{}-]+$/).default('glassbox'),
+  /**
+   * Prefix of every queue key in Redis; lets several deployments share one Redis. The braces
+   * are a Redis Cluster hash tag: every key of the queue lands in one slot, as BullMQ's
+   * multi-key scripts need.
+   */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_{}-]+$/).default('{glassbox}'),
   /** Folder holding uploaded models and job results, shared by API and workers. */
   STORE_DIR: z.string().min(1).default('data'),
   /** Jobs one worker process runs at the same time. */
@@ -55,6 +59,14 @@ export const configSchema = z.object({
   GRAPHQL_MAX_COST: positiveInt(5000),
   /** Serve the GraphiQL page at /graphiql; meant for development. */
   GRAPHIQL: z.stringbool().default(false),
+  /** Run explanations in worker threads (one per concurrency slot) instead of the main thread. */
+  COMPUTE_THREADS: z.enum(['on', 'off']).default('on'),
+  /** Bytes of model weights one compute thread keeps loaded; least recently used go first. */
+  MODEL_CACHE_BYTES: positiveInt(512 * 1024 * 1024),
+  /** Instances per child job when a request is split; requests this size or smaller are not. */
+  CHUNK_INSTANCES: positiveInt(16),
+  /** `on`: REDIS_URL names one node of a Redis Cluster, and the client follows the cluster. */
+  REDIS_CLUSTER: z.enum(['on', 'off']).default('off'),
 });
 
 export type Config = Readonly<z.infer<typeof configSchema>> & { readonly storeDir: string };
@@ -77,7 +89,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const picked = Object.fromEntries(
     known.filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]),
   );
-  const parsed = configSchema.safeParse(picked);
+  const parsed = configSchema
+    .refine((c) => c.REDIS_CLUSTER === 'off' || /\{[^{}]+\}/.test(c.QUEUE_PREFIX), {
+      path: ['QUEUE_PREFIX'],
+      message: 'on a Redis Cluster the prefix needs a hash tag in braces, such as {glassbox}',
+    })
+    .safeParse(picked);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(picked[String(issue.path[0])])})`,

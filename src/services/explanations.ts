@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
 import { drawSeed } from '../explain/random.js';
+import { explanationFlow, flowProducerFor, needsSplit } from '../jobs/flows.js';
 import {
   EXPLANATION_METHODS,
   JOB_NAMES,
@@ -167,7 +168,11 @@ export async function submitExplanation(ctx: ServiceContext, body: unknown): Pro
   };
   const id = randomUUID();
   try {
-    await ctx.queue.add(JOB_NAMES.EXPLANATION, payload, jobOptions(ctx.config, id));
+    if (needsSplit(ctx.config, payload)) {
+      await flowProducerFor(ctx.queue).add(explanationFlow(ctx.config, id, payload));
+    } else {
+      await ctx.queue.add(JOB_NAMES.EXPLANATION, payload, jobOptions(ctx.config, id));
+    }
   } catch (err) {
     throw queueUnavailable(err);
   }

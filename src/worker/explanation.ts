@@ -65,6 +65,7 @@ const METHOD_RUNNERS: Record<ExplanationMethod, MethodRunner> = {
         nsamples: payload.params.nsamples,
         seed: payload.params.seed,
         l1Features: payload.params.l1Features,
+        firstInstance: payload.chunk?.firstInstance ?? 0,
       }),
     ),
   sampling_shap: async (ctx, payload) =>
@@ -177,11 +178,12 @@ export async function runExplanation(run: ExplanationRun): Promise<ExplanationJo
       await run.checkCancelled?.();
     },
   };
+  const firstInstance = payload.chunk?.firstInstance ?? 0;
   const started = performance.now();
   const fields = await METHOD_RUNNERS[payload.method](ctx, payload, run);
   const computeMs = Math.round(performance.now() - started);
   const outputs = fields.outputs as number[][] | undefined;
-  checkFinite(outputs, fields.baseValues as number[] | undefined);
+  checkFinite(outputs, fields.baseValues as number[] | undefined, firstInstance);
 
   return {
     method: payload.method,
@@ -191,15 +193,21 @@ export async function runExplanation(run: ExplanationRun): Promise<ExplanationJo
     modelEvaluations: ctx.modelEvaluations,
     computeMs,
     ...fields,
-    warnings: outputs ? clippingWarnings(ctx.link, outputs, record.outputNames) : [],
+    warnings: outputs
+      ? clippingWarnings(ctx.link, outputs, record.outputNames, firstInstance)
+      : [],
   };
 }
 
 /** NaN or Infinity from the model would turn every value into null: fail the job instead. */
-function checkFinite(outputs: number[][] | undefined, baseValues: number[] | undefined): void {
+function checkFinite(
+  outputs: number[][] | undefined,
+  baseValues: number[] | undefined,
+  firstInstance: number,
+): void {
   const bad = outputs?.findIndex((row) => !row.every(Number.isFinite)) ?? -1;
   if (bad >= 0 || !(baseValues ?? []).every(Number.isFinite)) {
-    const where = bad >= 0 ? `instance ${bad}` : 'the background';
+    const where = bad >= 0 ? `instance ${firstInstance + bad}` : 'the background';
     throw new GlassboxError(
       'GBX_ERR_NONFINITE_OUTPUT',
       `the model's output for ${where} is not finite; check the inputs' scale`,

@@ -1,21 +1,22 @@
 // The queue consumer: takes jobs, runs them, stores results, reports progress and failures.
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
 import { isCancellationRequested, JobCancelledError } from '../jobs/cancellation.js';
-import { encodeFailure, QUEUE_NAME } from '../jobs/queue.js';
+import { encodeFailure, QUEUE_NAME, type RedisClient } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelStore } from '../models/store.js';
+import { createLocalCompute, type ExplanationCompute } from './compute.js';
+import { createComputePool } from './compute-pool.js';
 import { JOB_HANDLERS } from './handlers.js';
 import { ModelCache } from './model-cache.js';
 
 export interface WorkerDeps {
   config: Config;
   logger: Logger;
-  connection: Redis;
+  connection: RedisClient;
   models: ModelStore;
   results: ResultStore;
 }
@@ -23,6 +24,9 @@ export interface WorkerDeps {
 export interface RunningWorker {
   worker: Worker;
   cache: ModelCache;
+  compute: ExplanationCompute;
+  /** Resolves with the backend of each compute thread once they run; rejects if one cannot. */
+  ready: Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -30,8 +34,9 @@ export interface RunningWorker {
 const PROGRESS_INTERVAL_MS = 250;
 
 export function startWorker(deps: WorkerDeps): RunningWorker {
-  const cache = new ModelCache(deps.models);
-  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, cache, job), {
+  const cache = new ModelCache(deps.models, deps.config.MODEL_CACHE_BYTES);
+  const { compute, ready } = startCompute(deps);
+  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, { cache, compute }, job), {
     connection: deps.connection,
     prefix: deps.config.QUEUE_PREFIX,
     concurrency: deps.config.WORKER_CONCURRENCY,
@@ -44,6 +49,8 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
   return {
     worker,
     cache,
+    compute,
+    ready,
     close: async () => {
       // A job still running after the grace period is abandoned: its lock lapses and another
       // worker takes it up, so nothing accepted is lost.
@@ -54,12 +61,39 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
         deps.logger.warn({ graceMs: deps.config.SHUTDOWN_GRACE_MS }, 'jobs left to other workers');
         await worker.close(true);
       }
+      await compute.close();
       await cache.clear();
     },
   };
 }
 
-async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promise<{ stored: true }> {
+/** One compute thread per concurrency slot, or the main thread when threads are off. */
+function startCompute(deps: WorkerDeps): { compute: ExplanationCompute; ready: Promise<string[]> } {
+  const { config } = deps;
+  const settings = {
+    batchRows: config.BATCH_ROWS,
+    cacheBytes: config.MODEL_CACHE_BYTES,
+    exactMaxFeatures: config.EXACT_SHAP_MAX_FEATURES,
+  };
+  if (config.COMPUTE_THREADS === 'off') {
+    return { compute: createLocalCompute(deps.models, settings), ready: Promise.resolve([tf.getBackend()]) };
+  }
+  const pool = createComputePool({
+    ...settings,
+    size: config.WORKER_CONCURRENCY,
+    backend: config.TFJS_BACKEND,
+    storeDir: config.storeDir,
+    logger: deps.logger,
+  });
+  return { compute: pool, ready: pool.ready };
+}
+
+interface JobTools {
+  cache: ModelCache;
+  compute: ExplanationCompute;
+}
+
+async function processJob(deps: WorkerDeps, tools: JobTools, job: Job): Promise<{ stored: true }> {
   const log = deps.logger.child({ jobId: job.id, type: job.name });
   const started = Date.now();
   log.info({ attempt: job.attemptsMade + 1 }, 'job started');
@@ -71,8 +105,9 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
     const tensorsBefore = tf.memory().numTensors;
     const outcome = await handler({
       job,
-      cache,
+      ...tools,
       config: deps.config,
+      results: deps.results,
       onProgress: throttledProgress(job),
       checkCancelled,
     });
@@ -81,7 +116,8 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
       {
         ...outcome.summary,
         durationMs: Date.now() - started,
-        tensorDelta: tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
+        tensorDelta:
+          outcome.tensorDelta ?? tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
       },
       'job completed',
     );
