@@ -63,7 +63,10 @@ describe('a request split into chunk jobs', () => {
       background: data.background.slice(0, 30),
       params: { nsamples: 300, link: 'identity', seed: 1234, outputs: 'all', l1Features: null },
     };
-    const submitted = await request(t.app.server).post('/v1/explanations').send(payload);
+    const { outputs: _outputs, l1Features: _l1, ...restParams } = payload.params;
+    const submitted = await request(t.app.server)
+      .post('/v1/explanations')
+      .send({ ...payload, params: restParams });
     expect(submitted.status).toBe(202);
     const { body: job } = await pollUntilDone(submitted.headers.location);
     expect(job.error).toBeNull();
