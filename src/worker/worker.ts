@@ -9,6 +9,7 @@ import { encodeFailure, QUEUE_NAME } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelStore } from '../models/store.js';
+import { createMetrics, recordCompletedJob, recordFailedJob, type Metrics } from '../ops/metrics.js';
 import { JOB_HANDLERS } from './handlers.js';
 import { ModelCache } from './model-cache.js';
 
@@ -18,11 +19,14 @@ export interface WorkerDeps {
   connection: Redis;
   models: ModelStore;
   results: ResultStore;
+  /** Where job counts and durations are recorded; a fresh registry when absent. */
+  metrics?: Metrics;
 }
 
 export interface RunningWorker {
   worker: Worker;
   cache: ModelCache;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -31,19 +35,18 @@ const PROGRESS_INTERVAL_MS = 250;
 
 export function startWorker(deps: WorkerDeps): RunningWorker {
   const cache = new ModelCache(deps.models);
-  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, cache, job), {
+  const metrics = deps.metrics ?? createMetrics();
+  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, metrics, cache, job), {
     connection: deps.connection,
     prefix: deps.config.QUEUE_PREFIX,
     concurrency: deps.config.WORKER_CONCURRENCY,
-  });
-  worker.on('failed', (job, err) => {
-    deps.logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, 'job attempt failed');
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
 
   return {
     worker,
     cache,
+    metrics,
     close: async () => {
       // A job still running after the grace period is abandoned: its lock lapses and another
       // worker takes it up, so nothing accepted is lost.
@@ -59,10 +62,16 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
   };
 }
 
-async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promise<{ stored: true }> {
-  const log = deps.logger.child({ jobId: job.id, type: job.name });
+async function processJob(
+  deps: WorkerDeps,
+  metrics: Metrics,
+  cache: ModelCache,
+  job: Job,
+): Promise<{ stored: true }> {
+  const log = deps.logger.child({ jobId: job.id, type: job.name, modelId: modelIdOf(job) });
   const started = Date.now();
-  log.info({ attempt: job.attemptsMade + 1 }, 'job started');
+  const attempt = job.attemptsMade + 1;
+  log.info({ attempt }, 'job started');
   try {
     const handler = JOB_HANDLERS[job.name];
     if (!handler) throw new GlassboxError('GBX_ERR_UNSUPPORTED', `unknown job type ${job.name}`);
@@ -77,18 +86,39 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
       checkCancelled,
     });
     await deps.results.write(job.id as string, outcome.result);
+    const durationMs = Date.now() - started;
+    recordCompletedJob(metrics, {
+      type: job.name,
+      method: typeof outcome.summary.method === 'string' ? outcome.summary.method : job.name,
+      durationSeconds: durationMs / 1000,
+      modelRows: Number(outcome.summary.modelEvaluations ?? 0),
+    });
     log.info(
       {
         ...outcome.summary,
-        durationMs: Date.now() - started,
+        attempt,
+        durationMs,
         tensorDelta: tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
       },
       'job completed',
     );
     return { stored: true };
   } catch (err) {
-    throw asJobError(err, log);
+    const jobError = asJobError(err, log);
+    const final = jobError instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
+    if (final) recordFailedJob(metrics, job.name);
+    log.warn(
+      { attempt, durationMs: Date.now() - started, err: jobError },
+      final ? 'job failed' : 'job attempt failed, will retry',
+    );
+    throw jobError;
   }
+}
+
+/** The model a job works on, when its payload names one; payloads are otherwise not logged. */
+function modelIdOf(job: Job): string | undefined {
+  const data = job.data as { modelId?: unknown } | undefined;
+  return typeof data?.modelId === 'string' ? data.modelId : undefined;
 }
 
 /** Errors the job itself caused fail it at once; anything else is retried. */
