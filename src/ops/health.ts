@@ -1,9 +1,11 @@
 // Readiness checks: Redis answers, the store takes writes, a model backend is loaded.
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Redis } from 'ioredis';
+import { PROBE_TIMEOUT_MS, withDeadline } from './deadline.js';
 
 export type CheckOutcome = 'ok' | 'failed';
 
@@ -17,11 +19,15 @@ export interface Readiness {
   reasons: Record<string, string>;
 }
 
-/** A probe never waits longer than this, so that the endpoint answers while Redis hangs. */
-const CHECK_TIMEOUT_MS = 2000;
-
+/**
+ * Redis answers PING. A client still connecting (just after start, or reconnecting) is given the
+ * probe's time to become ready, since it refuses commands until then.
+ */
 export function redisAnswers(redis: Redis): ReadinessCheck {
   return async () => {
+    if (redis.status !== 'ready') {
+      await once(redis, 'ready', { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    }
     await redis.ping();
   };
 }
@@ -43,18 +49,10 @@ export function backendLoaded(selected: string): ReadinessCheck {
   };
 }
 
-function withTimeout(check: ReadinessCheck): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('check timed out')), CHECK_TIMEOUT_MS);
-  });
-  return Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Runs every check at once; ready when all pass. */
 export async function checkReadiness(checks: Record<string, ReadinessCheck>): Promise<Readiness> {
   const names = Object.keys(checks);
-  const settled = await Promise.allSettled(names.map((name) => withTimeout(checks[name])));
+  const settled = await Promise.allSettled(names.map((name) => withDeadline(checks[name]())));
   const outcomes: Record<string, CheckOutcome> = {};
   const reasons: Record<string, string> = {};
   names.forEach((name, i) => {

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { withDeadline } from './deadline.js';
 
 /** Queue states reported by the depth gauge, as BullMQ names them. */
 export const QUEUE_STATES = [
@@ -111,7 +112,7 @@ export function registerQueueDepth(metrics: Metrics, queue: Queue): void {
     async collect() {
       this.reset();
       try {
-        const counts = await queue.getJobCounts(...QUEUE_STATES);
+        const counts = await withDeadline(queue.getJobCounts(...QUEUE_STATES));
         for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
       } catch {
         // Readiness reports the outage; metrics stay available for everything else.

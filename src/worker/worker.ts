@@ -93,9 +93,11 @@ async function processJob(
       durationSeconds: durationMs / 1000,
       modelRows: Number(outcome.summary.modelEvaluations ?? 0),
     });
+    // The model id is already bound to the job's logger.
+    const { modelId: _boundAlready, ...summary } = outcome.summary;
     log.info(
       {
-        ...outcome.summary,
+        ...summary,
         attempt,
         durationMs,
         tensorDelta: tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
