@@ -23,7 +23,9 @@ async function probe(): Promise<number> {
   const config = loadConfig();
   const host = probeHost(config.HOST);
   const ports = [config.PORT, config.WORKER_METRICS_PORT];
-  const results = await Promise.all(ports.map((port) => answers(`http://${host}:${port}/health/live`)));
+  const results = await Promise.all(
+    ports.map((port) => answers(`http://${host}:${port}/health/live`)),
+  );
 
   return results.some(Boolean) ? 0 : 1;
 }

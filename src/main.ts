@@ -60,8 +60,8 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
   const backendCheck = { backend: backendLoaded(backend.backend) };
 
   if (mode === 'worker') {
-    // Bound before the worker takes jobs, so that a taken port stops the process at once.
-    // The blocking worker connection waits out outages; probes need one that answers or fails.
+    // Bound before the worker takes jobs, so that a taken port stops the process at once. The
+    // blocking worker connection waits out outages; probes need one that answers or fails.
     const probe = createRedis(config, false);
     const probeQueue = createJobQueue(config, probe);
     registerQueueDepth(metrics, probeQueue);
@@ -69,7 +69,11 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
       config,
       logger,
       metrics,
-      readiness: { redis: redisAnswers(probe), store: storeWritable(config.storeDir), ...backendCheck },
+      readiness: {
+        redis: redisAnswers(probe),
+        store: storeWritable(config.storeDir),
+        ...backendCheck,
+      },
     });
     closers.push(() => ops.app.close(), () => probeQueue.close(), () => probe.quit());
     logger.info({ address: ops.address }, 'worker metrics listening');

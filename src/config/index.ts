@@ -92,7 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = configSchema.safeParse(picked);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.')}: ${issue.message} (got ${shownValue(picked, issue.path[0])})`,
+      (issue) =>
+        `${issue.path.join('.')}: ${issue.message} (got ${shownValue(picked, issue.path[0])})`,
     );
     throw new ConfigError(problems);
   }

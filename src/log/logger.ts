@@ -55,7 +55,8 @@ function prettyInstalled(): boolean {
  * @param destination - where lines go; stdout (pretty on a terminal) when absent.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  if (destination) return pino(loggerOptions(level, { isTty: false, prettyInstalled: false }), destination);
+  if (destination)
+    return pino(loggerOptions(level, { isTty: false, prettyInstalled: false }), destination);
   const output = { isTty: process.stdout.isTTY === true, prettyInstalled: prettyInstalled() };
   return pino(loggerOptions(level, output));
 }

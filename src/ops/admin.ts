@@ -31,7 +31,9 @@ export async function registerAdminBoard(
 
   await app.register(
     async (board) => {
-      board.addHook('onRequest', async (request, reply) => requireAdminKey(request, reply, adminKey));
+      board.addHook('onRequest', async (request, reply) =>
+        requireAdminKey(request, reply, adminKey),
+      );
       await board.register(serverAdapter.registerPlugin());
     },
     { prefix: ADMIN_BOARD_PATH },

@@ -45,7 +45,8 @@ export function storeWritable(storeDir: string): ReadinessCheck {
 export function backendLoaded(selected: string): ReadinessCheck {
   return async () => {
     const active = tf.getBackend();
-    if (active !== selected) throw new Error(`backend ${active ?? 'none'} is active, not ${selected}`);
+    if (active !== selected)
+      throw new Error(`backend ${active ?? 'none'} is active, not ${selected}`);
   };
 }
 
@@ -58,7 +59,8 @@ export async function checkReadiness(checks: Record<string, ReadinessCheck>): Pr
   names.forEach((name, i) => {
     const outcome = settled[i];
     outcomes[name] = outcome.status === 'fulfilled' ? 'ok' : 'failed';
-    if (outcome.status === 'rejected') reasons[name] = String(outcome.reason?.message ?? outcome.reason);
+    if (outcome.status === 'rejected')
+      reasons[name] = String(outcome.reason?.message ?? outcome.reason);
   });
 
   return { ready: Object.keys(reasons).length === 0, checks: outcomes, reasons };

@@ -9,7 +9,7 @@ export interface OpsRoutesOptions {
   readiness: Record<string, ReadinessCheck>;
 }
 
-/** Probes and scrapes arrive every few seconds; their log lines go to debug to keep info readable. */
+/** Probes and scrapes arrive every few seconds; their lines go to debug to keep info readable. */
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
 /**
@@ -17,7 +17,9 @@ const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
  * request in one line. Call it on the root instance so that the hook sees every route.
  */
 export function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOptions): void {
-  app.addHook('onResponse', async (request, reply) => observeRequest(options.metrics, request, reply));
+  app.addHook('onResponse', async (request, reply) =>
+    observeRequest(options.metrics, request, reply),
+  );
 
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/health/ready', async (request, reply) => {

@@ -34,7 +34,9 @@ export function buildWorkerOpsApp(options: WorkerOpsServerOptions): FastifyInsta
  * Starts the server on HOST and WORKER_METRICS_PORT.
  * @throws Error when the port is taken, so that the worker stops with a clear reason.
  */
-export async function startWorkerOpsServer(options: WorkerOpsServerOptions): Promise<WorkerOpsServer> {
+export async function startWorkerOpsServer(
+  options: WorkerOpsServerOptions,
+): Promise<WorkerOpsServer> {
   const app = buildWorkerOpsApp(options);
   const address = await app.listen({
     port: options.config.WORKER_METRICS_PORT,

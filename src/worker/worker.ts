@@ -9,7 +9,12 @@ import { encodeFailure, QUEUE_NAME } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelStore } from '../models/store.js';
-import { createMetrics, recordCompletedJob, recordFailedJob, type Metrics } from '../ops/metrics.js';
+import {
+  createMetrics,
+  recordCompletedJob,
+  recordFailedJob,
+  type Metrics,
+} from '../ops/metrics.js';
 import { JOB_HANDLERS } from './handlers.js';
 import { ModelCache } from './model-cache.js';
 

@@ -19,7 +19,11 @@ export interface ServiceProcess {
  * Starts `node dist/main.js <mode>` in `root` (the checkout unless given). A worker's metrics
  * server takes a free port unless `env` names one, so that parallel runs do not collide.
  */
-export function startProcess(mode: string, env: Record<string, string>, root = ROOT): ServiceProcess {
+export function startProcess(
+  mode: string,
+  env: Record<string, string>,
+  root = ROOT,
+): ServiceProcess {
   const child = spawn(process.execPath, [path.join(root, 'dist', 'main.js'), mode], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', ...env },

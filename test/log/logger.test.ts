@@ -10,11 +10,15 @@ describe('loggerOptions', () => {
   });
 
   it('writes JSON lines when stdout is not a terminal', () => {
-    expect(loggerOptions('info', { isTty: false, prettyInstalled: true }).transport).toBeUndefined();
+    expect(
+      loggerOptions('info', { isTty: false, prettyInstalled: true }).transport,
+    ).toBeUndefined();
   });
 
   it('writes JSON lines on a terminal without pino-pretty (a production install)', () => {
-    expect(loggerOptions('info', { isTty: true, prettyInstalled: false }).transport).toBeUndefined();
+    expect(
+      loggerOptions('info', { isTty: true, prettyInstalled: false }).transport,
+    ).toBeUndefined();
   });
 });
 

@@ -29,14 +29,18 @@ describe('/admin/queues with an admin key configured', () => {
   it('answers 401 for a wrong key, as Bearer or as Basic password', async () => {
     const wrong = `${ADMIN_KEY}x`;
     for (const authorization of [`Bearer ${wrong}`, basic(wrong), `Token ${ADMIN_KEY}`]) {
-      const res = await request(t.app.server).get('/admin/queues').set('authorization', authorization);
+      const res = await request(t.app.server)
+        .get('/admin/queues')
+        .set('authorization', authorization);
       expect(res.status, authorization).toBe(401);
     }
   });
 
   it('serves the board with the key as a Bearer token or as a Basic password', async () => {
     for (const authorization of [`Bearer ${ADMIN_KEY}`, basic(ADMIN_KEY)]) {
-      const res = await request(t.app.server).get('/admin/queues').set('authorization', authorization);
+      const res = await request(t.app.server)
+        .get('/admin/queues')
+        .set('authorization', authorization);
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toContain('text/html');
     }

@@ -37,7 +37,11 @@ function parseDockerfile(text: string): Stage[] {
     const args = rest.join(' ');
     if (keyword.toUpperCase() === 'FROM') {
       const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
-      stages.push({ name: match?.[2] ?? String(stages.length), from: match?.[1] ?? '', instructions: [] });
+      stages.push({
+        name: match?.[2] ?? String(stages.length),
+        from: match?.[1] ?? '',
+        instructions: [],
+      });
     } else {
       stages.at(-1)?.instructions.push({ keyword: keyword.toUpperCase(), args });
     }
@@ -112,7 +116,9 @@ describe('Dockerfile', () => {
           (i) => i.keyword === 'COPY' && i.args.endsWith('/app/node_modules ./node_modules'),
         );
         const from = /--from=(\S+)/.exec(copy?.args ?? '')?.[1] ?? '';
-        const install = stage(from).instructions.find((i) => i.keyword === 'RUN' && i.args.includes('npm ci'));
+        const install = stage(from).instructions.find(
+          (i) => i.keyword === 'RUN' && i.args.includes('npm ci'),
+        );
         expect(install?.args).toContain('--omit=dev');
       });
 

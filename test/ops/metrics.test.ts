@@ -41,7 +41,14 @@ beforeAll(async () => {
   t = await buildTestApp({}, { metrics, logger: log.logger });
   connection = createRedis(t.config, true);
   const { models, results } = t.ctx;
-  worker = startWorker({ config: t.config, logger: log.logger, connection, models, results, metrics });
+  worker = startWorker({
+    config: t.config,
+    logger: log.logger,
+    connection,
+    models,
+    results,
+    metrics,
+  });
 
   const files = modelFiles(fixtureModelDir('wine'));
   const upload = await send(
@@ -93,21 +100,27 @@ describe('/metrics after one completed and one failed job', () => {
   it('counts jobs by type and final state', () => {
     const completed = { type: 'explanation', state: 'completed' };
     expect(sampleValue(metricsText, 'glassbox_jobs_total', completed)).toBe(1);
-    expect(sampleValue(metricsText, 'glassbox_jobs_total', { ...completed, state: 'failed' })).toBe(1);
+    expect(sampleValue(metricsText, 'glassbox_jobs_total', { ...completed, state: 'failed' })).toBe(
+      1,
+    );
   });
 
   it('times the completed job and counts the rows its model evaluated', () => {
     const labels = { type: 'explanation', method: 'exact_shap' };
     expect(sampleValue(metricsText, 'glassbox_job_duration_seconds_count', labels)).toBe(1);
-    expect(sampleValue(metricsText, 'glassbox_job_duration_seconds_sum', labels)).toBeGreaterThan(0);
+    expect(sampleValue(metricsText, 'glassbox_job_duration_seconds_sum', labels)).toBeGreaterThan(
+      0,
+    );
     // By hand: the background once for the base value, the instance once for its output, and
     // every coalition of the features that differ from some background row, over the background.
-    const varying = instance.filter((value, f) => background.some((row) => row[f] !== value)).length;
+    const varying = instance.filter((value, f) =>
+      background.some((row) => row[f] !== value),
+    ).length;
     expect(varying).toBe(13);
     const rows = background.length + 1 + 2 ** varying * background.length;
-    expect(sampleValue(metricsText, 'glassbox_model_rows_evaluated_total', { method: 'exact_shap' })).toBe(
-      rows,
-    );
+    expect(
+      sampleValue(metricsText, 'glassbox_model_rows_evaluated_total', { method: 'exact_shap' }),
+    ).toBe(rows);
   });
 
   it('reports the queue depth by state', () => {
@@ -123,7 +136,9 @@ describe('/metrics after one completed and one failed job', () => {
     const poll = { method: 'GET', route: '/v1/jobs/:id', status: '200' };
     expect(sampleValue(metricsText, 'glassbox_http_requests_total', poll)).toBe(1);
     const upload = { method: 'POST', route: '/v1/models', status: '201' };
-    expect(sampleValue(metricsText, 'glassbox_http_request_duration_seconds_count', upload)).toBe(1);
+    expect(sampleValue(metricsText, 'glassbox_http_request_duration_seconds_count', upload)).toBe(
+      1,
+    );
   });
 
   it('names the TensorFlow.js backend and counts live tensors', () => {
@@ -156,7 +171,11 @@ describe('logs', () => {
       ['failing-job', 'no-such-model'],
     ]) {
       const finished = jobLines(id).at(-1);
-      expect(finished).toMatchObject({ type: 'explanation', modelId: model, durationMs: expect.any(Number) });
+      expect(finished).toMatchObject({
+        type: 'explanation',
+        modelId: model,
+        durationMs: expect.any(Number),
+      });
     }
   });
 

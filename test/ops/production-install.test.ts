@@ -48,7 +48,15 @@ beforeAll(async () => {
   // The same install as the cpu image, served from the local npm cache where it can be.
   await run(
     'npm',
-    ['ci', '--omit=dev', '--omit=optional', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'],
+    [
+      'ci',
+      '--omit=dev',
+      '--omit=optional',
+      '--ignore-scripts',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+    ],
     { cwd: copyDir, timeout: 240_000 },
   );
   await cp(path.join(ROOT, 'dist'), path.join(copyDir, 'dist'), { recursive: true });
@@ -64,7 +72,8 @@ beforeAll(async () => {
   api = startProcess('api', env, copyDir);
   worker = startProcess('worker', env, copyDir);
   apiAddress = (await api.waitFor((l) => l.msg === 'api listening')).address as string;
-  workerAddress = (await worker.waitFor((l) => l.msg === 'worker metrics listening')).address as string;
+  workerAddress = (await worker.waitFor((l) => l.msg === 'worker metrics listening'))
+    .address as string;
 }, 300_000);
 
 afterAll(async () => {
@@ -74,7 +83,9 @@ afterAll(async () => {
 
 describe('a production install', () => {
   it('holds no development dependency', async () => {
-    const { devDependencies } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+    const { devDependencies } = JSON.parse(
+      await readFile(path.join(ROOT, 'package.json'), 'utf8'),
+    ) as {
       devDependencies: Record<string, string>;
     };
     const installed = new Set(await readdir(path.join(copyDir, 'node_modules')));
@@ -106,7 +117,7 @@ describe('a production install', () => {
     expect(metrics.text).toMatch(/^glassbox_queue_jobs\{state="waiting"\} 0$/m);
   });
 
-  it('passes the container health probe on the API port or the worker port, and fails on neither', async () => {
+  it('passes the container probe on the API or the worker port, and fails on neither', async () => {
     const apiPort = new URL(apiAddress).port;
     const workerPort = new URL(workerAddress).port;
     const closed = String(await closedPort());
