@@ -164,7 +164,7 @@ describe('logs', () => {
     const jobLines = (id: string) => log.lines().filter((l) => l.jobId === id);
     const submitted = jobLines(completedJobId);
     expect(submitted.map((l) => l.msg)).toEqual(['job queued', 'job started', 'job completed']);
-    expect(submitted[0]).toMatchObject({ type: 'explanation', reqId: expect.any(String) });
+    expect(submitted[0]).toMatchObject({ type: 'explanation', modelId, reqId: expect.any(String) });
     expect(jobLines('failing-job').map((l) => l.msg)).toEqual(['job started', 'job failed']);
     for (const [id, model] of [
       [completedJobId, modelId],
