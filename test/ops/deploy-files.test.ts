@@ -5,65 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
+import { envOf, last, parseDockerfile } from '../helpers/dockerfile.js';
 import { ENTRY, ROOT } from '../helpers/processes.js';
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-interface Stage {
-  name: string;
-  from: string;
-  instructions: Instruction[];
-}
-
-/** Splits a Dockerfile into stages of instructions, joining continued lines, dropping comments. */
-function parseDockerfile(text: string): Stage[] {
-  const logical: string[] = [];
-  let pending = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('#') || line === '') continue;
-    pending += line.endsWith('\\') ? `${line.slice(0, -1)} ` : line;
-    if (!line.endsWith('\\')) {
-      logical.push(pending);
-      pending = '';
-    }
-  }
-  const stages: Stage[] = [];
-  for (const line of logical) {
-    const [keyword, ...rest] = line.split(/\s+/);
-    const args = rest.join(' ');
-    if (keyword.toUpperCase() === 'FROM') {
-      const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
-      stages.push({
-        name: match?.[2] ?? String(stages.length),
-        from: match?.[1] ?? '',
-        instructions: [],
-      });
-    } else {
-      stages.at(-1)?.instructions.push({ keyword: keyword.toUpperCase(), args });
-    }
-  }
-  return stages;
-}
-
-function last(stage: Stage, keyword: string): string | undefined {
-  return stage.instructions.filter((i) => i.keyword === keyword).at(-1)?.args;
-}
-
-/** ENV lines as a map; values hold no spaces in our Dockerfile. */
-function envOf(stage: Stage): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const { args } of stage.instructions.filter((i) => i.keyword === 'ENV')) {
-    for (const pair of args.split(/\s+/)) {
-      const eq = pair.indexOf('=');
-      if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-  }
-  return env;
-}
 
 const packageJson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
