@@ -15,9 +15,6 @@ export const QUEUE_STATES = [
   'failed',
 ] as const;
 
-/** Final states a job can end in. */
-export type FinalJobState = 'completed' | 'failed';
-
 /** The instruments a process records into, and the registry /metrics reads. */
 export interface Metrics {
   registry: Registry;
@@ -54,7 +51,7 @@ export function createMetrics(): Metrics {
     }),
     jobsFinished: new Counter({
       name: 'glassbox_jobs_total',
-      help: 'Jobs that reached a final state in this process, by job type and state',
+      help: 'Jobs that ended in this process (completed, failed, cancelled), by job type and state',
       labelNames: ['type', 'state'],
       registers,
     }),
@@ -135,6 +132,11 @@ export function recordCompletedJob(metrics: Metrics, job: JobRecord): void {
   metrics.modelRows.inc({ method: job.method }, job.modelRows);
 }
 
-export function recordFailedJob(metrics: Metrics, type: string): void {
-  metrics.jobsFinished.inc({ type, state: 'failed' });
+/** Counts a job that ended without a result: failed after its last try, or cancelled. */
+export function recordFinishedJob(
+  metrics: Metrics,
+  type: string,
+  state: 'failed' | 'cancelled',
+): void {
+  metrics.jobsFinished.inc({ type, state });
 }

@@ -12,7 +12,7 @@ import type { ModelStore } from '../models/store.js';
 import {
   createMetrics,
   recordCompletedJob,
-  recordFailedJob,
+  recordFinishedJob,
   type Metrics,
 } from '../ops/metrics.js';
 import { JOB_HANDLERS } from './handlers.js';
@@ -112,12 +112,15 @@ async function processJob(
     return { stored: true };
   } catch (err) {
     const jobError = asJobError(err, log);
+    const ended = { attempt, durationMs: Date.now() - started };
+    if (err instanceof JobCancelledError) {
+      recordFinishedJob(metrics, job.name, 'cancelled');
+      log.info(ended, 'job cancelled');
+      throw jobError;
+    }
     const final = jobError instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
-    if (final) recordFailedJob(metrics, job.name);
-    log.warn(
-      { attempt, durationMs: Date.now() - started, err: jobError },
-      final ? 'job failed' : 'job attempt failed, will retry',
-    );
+    if (final) recordFinishedJob(metrics, job.name, 'failed');
+    log.warn({ ...ended, err: jobError }, final ? 'job failed' : 'job attempt failed, will retry');
     throw jobError;
   }
 }
@@ -131,7 +134,6 @@ function modelIdOf(job: Job): string | undefined {
 /** Errors the job itself caused fail it at once; anything else is retried. */
 function asJobError(err: unknown, log: Logger): Error {
   if (err instanceof JobCancelledError) {
-    log.info('job cancelled');
     const failure = { code: 'GBX_ERR_JOB_CANCELLED', message: err.message };
     return new UnrecoverableError(encodeFailure(failure));
   }
