@@ -67,7 +67,19 @@ export const configSchema = z.object({
   CHUNK_INSTANCES: positiveInt(16),
   /** `on`: REDIS_URL names one node of a Redis Cluster, and the client follows the cluster. */
   REDIS_CLUSTER: z.enum(['on', 'off']).default('off'),
+  /** Port of a worker process's own health and metrics server (on HOST); 0 picks a free one. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** Key that opens the queue dashboard at /admin/queues; without it the dashboard is off. */
+  ADMIN_API_KEY: z.string().min(16).optional(),
 });
+
+/** Variables whose values never appear in messages or logs. */
+const SECRET_KEYS = new Set<PropertyKey>(['ADMIN_API_KEY']);
+
+function shownValue(picked: Record<string, unknown>, key: PropertyKey | undefined): string {
+  if (key !== undefined && SECRET_KEYS.has(key)) return '[redacted]';
+  return JSON.stringify(picked[String(key)]);
+}
 
 export type Config = Readonly<z.infer<typeof configSchema>> & { readonly storeDir: string };
 
@@ -97,7 +109,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .safeParse(picked);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(picked[String(issue.path[0])])})`,
+      (issue) =>
+        `${issue.path.join('.')}: ${issue.message} (got ${shownValue(picked, issue.path[0])})`,
     );
     throw new ConfigError(problems);
   }

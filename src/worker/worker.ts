@@ -8,6 +8,12 @@ import { encodeFailure, QUEUE_NAME, type RedisClient } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelStore } from '../models/store.js';
+import {
+  createMetrics,
+  recordCompletedJob,
+  recordFinishedJob,
+  type Metrics,
+} from '../ops/metrics.js';
 import { createLocalCompute, type ExplanationCompute } from './compute.js';
 import { createComputePool } from './compute-pool.js';
 import { JOB_HANDLERS } from './handlers.js';
@@ -19,6 +25,8 @@ export interface WorkerDeps {
   connection: RedisClient;
   models: ModelStore;
   results: ResultStore;
+  /** Where job counts and durations are recorded; a fresh registry when absent. */
+  metrics?: Metrics;
 }
 
 export interface RunningWorker {
@@ -27,6 +35,7 @@ export interface RunningWorker {
   compute: ExplanationCompute;
   /** Resolves with the backend of each compute thread once they run; rejects if one cannot. */
   ready: Promise<string[]>;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -36,13 +45,11 @@ const PROGRESS_INTERVAL_MS = 250;
 export function startWorker(deps: WorkerDeps): RunningWorker {
   const cache = new ModelCache(deps.models, deps.config.MODEL_CACHE_BYTES);
   const { compute, ready } = startCompute(deps);
-  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, { cache, compute }, job), {
+  const metrics = deps.metrics ?? createMetrics();
+  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, metrics, { cache, compute }, job), {
     connection: deps.connection,
     prefix: deps.config.QUEUE_PREFIX,
     concurrency: deps.config.WORKER_CONCURRENCY,
-  });
-  worker.on('failed', (job, err) => {
-    deps.logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, 'job attempt failed');
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
 
@@ -51,6 +58,7 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
     cache,
     compute,
     ready,
+    metrics,
     close: async () => {
       // A job still running after the grace period is abandoned: its lock lapses and another
       // worker takes it up, so nothing accepted is lost.
@@ -93,10 +101,16 @@ interface JobTools {
   compute: ExplanationCompute;
 }
 
-async function processJob(deps: WorkerDeps, tools: JobTools, job: Job): Promise<{ stored: true }> {
-  const log = deps.logger.child({ jobId: job.id, type: job.name });
+async function processJob(
+  deps: WorkerDeps,
+  metrics: Metrics,
+  tools: JobTools,
+  job: Job,
+): Promise<{ stored: true }> {
+  const log = deps.logger.child({ jobId: job.id, type: job.name, modelId: modelIdOf(job) });
   const started = Date.now();
-  log.info({ attempt: job.attemptsMade + 1 }, 'job started');
+  const attempt = job.attemptsMade + 1;
+  log.info({ attempt }, 'job started');
   try {
     const handler = JOB_HANDLERS[job.name];
     if (!handler) throw new GlassboxError('GBX_ERR_UNSUPPORTED', `unknown job type ${job.name}`);
@@ -112,10 +126,20 @@ async function processJob(deps: WorkerDeps, tools: JobTools, job: Job): Promise<
       checkCancelled,
     });
     await deps.results.write(job.id as string, outcome.result);
+    const durationMs = Date.now() - started;
+    recordCompletedJob(metrics, {
+      type: job.name,
+      method: typeof outcome.summary.method === 'string' ? outcome.summary.method : job.name,
+      durationSeconds: durationMs / 1000,
+      modelRows: Number(outcome.summary.modelEvaluations ?? 0),
+    });
+    // The model id is already bound to the job's logger.
+    const { modelId: _boundAlready, ...summary } = outcome.summary;
     log.info(
       {
-        ...outcome.summary,
-        durationMs: Date.now() - started,
+        ...summary,
+        attempt,
+        durationMs,
         tensorDelta:
           outcome.tensorDelta ?? tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
       },
@@ -123,14 +147,29 @@ async function processJob(deps: WorkerDeps, tools: JobTools, job: Job): Promise<
     );
     return { stored: true };
   } catch (err) {
-    throw asJobError(err, log);
+    const jobError = asJobError(err, log);
+    const ended = { attempt, durationMs: Date.now() - started };
+    if (err instanceof JobCancelledError) {
+      recordFinishedJob(metrics, job.name, 'cancelled');
+      log.info(ended, 'job cancelled');
+      throw jobError;
+    }
+    const final = jobError instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
+    if (final) recordFinishedJob(metrics, job.name, 'failed');
+    log.warn({ ...ended, err: jobError }, final ? 'job failed' : 'job attempt failed, will retry');
+    throw jobError;
   }
+}
+
+/** The model a job works on, when its payload names one; payloads are otherwise not logged. */
+function modelIdOf(job: Job): string | undefined {
+  const data = job.data as { modelId?: unknown } | undefined;
+  return typeof data?.modelId === 'string' ? data.modelId : undefined;
 }
 
 /** Errors the job itself caused fail it at once; anything else is retried. */
 function asJobError(err: unknown, log: Logger): Error {
   if (err instanceof JobCancelledError) {
-    log.info('job cancelled');
     const failure = { code: 'GBX_ERR_JOB_CANCELLED', message: err.message };
     return new UnrecoverableError(encodeFailure(failure));
   }

@@ -7,8 +7,9 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createJobQueue, createRedis } from '../../src/jobs/queue.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
 import { ModelStore } from '../../src/models/store.js';
+import type { Metrics } from '../../src/ops/metrics.js';
 import type { ServiceContext } from '../../src/services/context.js';
 import { selectBackend } from '../../src/tf/backend.js';
 import { SpecChecker, UNDOCUMENTED_ROUTE, type RecordedResponse } from './openapi.js';
@@ -25,7 +26,17 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  /** Logger of the app; silent when absent. */
+  logger?: Logger;
+  /** Metrics registry shared with an in-process worker. */
+  metrics?: Metrics;
+}
+
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  options: TestAppOptions = {},
+): Promise<TestApp> {
   const redisUrl = await requireRedis();
   await selectBackend('wasm');
   const storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-store-'));
@@ -45,7 +56,8 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
   const routes: string[] = [];
   const app = await buildApp({
     ctx,
-    logger: createLogger('silent'),
+    logger: options.logger ?? createLogger('silent'),
+    metrics: options.metrics,
     onRoute: (route) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       for (const method of methods) routes.push(`${method} ${route.url}`);
