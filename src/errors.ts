@@ -33,6 +33,7 @@ const catalogue = {
   GBX_ERR_JOB_CANCELLED: { status: 409, title: 'The job was cancelled' },
   GBX_ERR_QUERY_TOO_DEEP: { status: 400, title: 'The GraphQL query is nested too deeply' },
   GBX_ERR_QUERY_TOO_COSTLY: { status: 400, title: 'The GraphQL query would cost too much' },
+  GBX_ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'The admin key is missing or wrong' },
 } as const;
 
 export type ErrorCode = keyof typeof catalogue;

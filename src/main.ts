@@ -8,6 +8,9 @@ import { createJobQueue, createRedis } from './jobs/queue.js';
 import { ResultStore } from './jobs/result-store.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { ModelStore } from './models/store.js';
+import { backendLoaded, redisAnswers, storeWritable } from './ops/health.js';
+import { createMetrics, registerQueueDepth } from './ops/metrics.js';
+import { startWorkerOpsServer } from './ops/worker-server.js';
 import { checkRedis, RedisUnavailableError } from './redis-check.js';
 import { selectBackend } from './tf/backend.js';
 import { startWorker } from './worker/worker.js';
@@ -60,12 +63,35 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
   await models.init();
   await results.init();
   const closers: (() => Promise<unknown>)[] = [];
+  const metrics = createMetrics();
+  const backendCheck = { backend: backendLoaded(backend.backend) };
 
+  if (mode === 'worker') {
+    // Bound before the worker takes jobs, so that a taken port stops the process at once. The
+    // blocking worker connection waits out outages; probes need one that answers or fails.
+    const probe = createRedis(config, false);
+    const probeQueue = createJobQueue(config, probe);
+    registerQueueDepth(metrics, probeQueue);
+    const ops = await startWorkerOpsServer({
+      config,
+      logger,
+      metrics,
+      readiness: {
+        redis: redisAnswers(probe),
+        store: storeWritable(config.storeDir),
+        ...backendCheck,
+      },
+    });
+    closers.push(() => ops.app.close(), () => probeQueue.close(), () => probe.quit());
+    logger.info({ address: ops.address }, 'worker metrics listening');
+  }
   if (mode === 'worker' || mode === 'all') {
     const connection = createRedis(config, true);
     watchConnection(connection, logger, config.REDIS_URL, 'worker');
-    const worker = startWorker({ config, logger, connection, models, results });
+    const worker = startWorker({ config, logger, connection, models, results, metrics });
     closers.push(() => worker.close(), () => connection.quit());
+    const threadBackends = await worker.ready;
+    logger.info({ computeThreads: threadBackends }, 'compute ready');
     logger.info({ concurrency: config.WORKER_CONCURRENCY, storeDir: config.storeDir }, 'worker started');
   }
   if (mode === 'api' || mode === 'all') {
@@ -75,6 +101,8 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
     const app: FastifyInstance = await buildApp({
       ctx: { config, models, results, queue, redis },
       logger,
+      metrics,
+      readiness: mode === 'all' ? backendCheck : undefined,
     });
     const address = await app.listen({ port: config.PORT, host: config.HOST });
     logger.info({ address, storeDir: config.storeDir }, 'api listening');

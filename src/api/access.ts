@@ -6,6 +6,7 @@ import { decideAccess, type AccessMode } from '../auth/api-keys.js';
 import { OPEN_PRINCIPAL, type Principal } from '../auth/principal.js';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
+import { ADMIN_BOARD_PATH } from '../ops/admin.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,8 +15,11 @@ declare module 'fastify' {
   }
 }
 
-/** Routes anyone may call: probes for orchestrators and load balancers, the API's description. */
-export const PUBLIC_PATH_PREFIXES = ['/health/', '/openapi.json', '/docs'];
+/**
+ * Routes that need no tenant key: probes and metrics for orchestrators and load balancers, the
+ * API's description, and the queue dashboard, which checks the admin key itself.
+ */
+export const PUBLIC_PATH_PREFIXES = ['/health/', '/metrics', '/openapi.json', '/docs', ADMIN_BOARD_PATH];
 
 function isPublic(request: FastifyRequest): boolean {
   const url = request.url;

@@ -15,8 +15,12 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Redis holding the job queue. */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
-  /** Prefix of every queue key in Redis; lets several deployments share one Redis. */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_{}-]+$/).default('glassbox'),
+  /**
+   * Prefix of every queue key in Redis; lets several deployments share one Redis. The braces
+   * are a Redis Cluster hash tag: every key of the queue lands in one slot, as BullMQ's
+   * multi-key scripts need.
+   */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_{}-]+$/).default('{glassbox}'),
   /** Folder holding uploaded models and job results, shared by API and workers. */
   STORE_DIR: z.string().min(1).default('data'),
   /** Jobs one worker process runs at the same time. */
@@ -81,10 +85,27 @@ export const configSchema = z.object({
   GRAPHQL_MAX_COST: positiveInt(5000),
   /** Serve the GraphiQL page at /graphiql; meant for development. */
   GRAPHIQL: z.stringbool().default(false),
+  /** Run explanations in worker threads (one per concurrency slot) instead of the main thread. */
+  COMPUTE_THREADS: z.enum(['on', 'off']).default('on'),
+  /** Bytes of model weights one compute thread keeps loaded; least recently used go first. */
+  MODEL_CACHE_BYTES: positiveInt(512 * 1024 * 1024),
+  /** Instances per child job when a request is split; requests this size or smaller are not. */
+  CHUNK_INSTANCES: positiveInt(16),
+  /** `on`: REDIS_URL names one node of a Redis Cluster, and the client follows the cluster. */
+  REDIS_CLUSTER: z.enum(['on', 'off']).default('off'),
+  /** Port of a worker process's own health and metrics server (on HOST); 0 picks a free one. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** Key that opens the queue dashboard at /admin/queues; without it the dashboard is off. */
+  ADMIN_API_KEY: z.string().min(16).optional(),
 });
 
-/** Variables whose values never appear in an error message or a log line. */
-const SECRET_KEYS = new Set(['API_KEYS']);
+/** Variables whose values never appear in messages or logs. */
+const SECRET_KEYS = new Set<PropertyKey>(['API_KEYS', 'ADMIN_API_KEY']);
+
+function shownValue(picked: Record<string, unknown>, key: PropertyKey | undefined): string {
+  if (key !== undefined && SECRET_KEYS.has(key)) return '[redacted]';
+  return JSON.stringify(picked[String(key)]);
+}
 
 export type Config = Readonly<z.infer<typeof configSchema>> & { readonly storeDir: string };
 
@@ -106,13 +127,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const picked = Object.fromEntries(
     known.filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]]),
   );
-  const parsed = configSchema.safeParse(picked);
+  const parsed = configSchema
+    .refine((c) => c.REDIS_CLUSTER === 'off' || /\{[^{}]+\}/.test(c.QUEUE_PREFIX), {
+      path: ['QUEUE_PREFIX'],
+      message: 'on a Redis Cluster the prefix needs a hash tag in braces, such as {glassbox}',
+    })
+    .safeParse(picked);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0]);
-      const shown = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(picked[key]);
-      return `${issue.path.join('.')}: ${issue.message} (got ${shown})`;
-    });
+    const problems = parsed.error.issues.map(
+      (issue) =>
+        `${issue.path.join('.')}: ${issue.message} (got ${shownValue(picked, issue.path[0])})`,
+    );
     throw new ConfigError(problems);
   }
   return Object.freeze({ ...parsed.data, storeDir: path.resolve(parsed.data.STORE_DIR) });

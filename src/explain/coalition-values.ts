@@ -51,9 +51,10 @@ export async function linkedOutputs(
   rows: Float32Array,
   rowCount: number,
 ): Promise<Float64Array> {
-  const raw = await runModel(ctx, rows, rowCount);
-  const out = new Float64Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = applyLink(ctx.link, raw[i]);
+  const out = await runModel(ctx, rows, rowCount);
+  if (ctx.link !== 'identity') {
+    for (let i = 0; i < out.length; i++) out[i] = applyLink(ctx.link, out[i]);
+  }
   return out;
 }
 
@@ -95,9 +96,12 @@ export async function coalitionValues(
   const k = ctx.outputCount;
   const values = new Float64Array(coalitionCount * k);
   const perBatch = Math.max(1, Math.floor(ctx.batchRows / bg.count));
+  // One buffer for every batch: fresh multi-megabyte arrays per batch cost more in garbage
+  // collection than the rest of the JavaScript around the model.
+  const scratch = new Float32Array(Math.min(perBatch, coalitionCount) * bg.count * bg.width);
   for (let start = 0; start < coalitionCount; start += perBatch) {
     const end = Math.min(coalitionCount, start + perBatch);
-    const rows = maskedRows(instance, bg, features, masks, start, end);
+    const rows = maskedRows(instance, bg, features, masks, start, end, scratch);
     const raw = await runModel(ctx, rows, (end - start) * bg.count);
     for (let c = start; c < end; c++) {
       accumulateMean(raw, (c - start) * bg.count * k, bg, k, values, c * k);
@@ -106,7 +110,10 @@ export async function coalitionValues(
   return linkInPlace(ctx.link, values);
 }
 
-/** Rows for coalitions [start, end): background copies with coalition features from the instance. */
+/**
+ * Rows for coalitions [start, end): background copies with coalition features from the
+ * instance, written into the front of `scratch`.
+ */
 function maskedRows(
   instance: ArrayLike<number>,
   bg: Background,
@@ -114,10 +121,11 @@ function maskedRows(
   masks: Uint8Array,
   start: number,
   end: number,
+  scratch: Float32Array,
 ): Float32Array {
   const m = features.length;
   const block = bg.count * bg.width;
-  const rows = new Float32Array((end - start) * block);
+  const rows = scratch.subarray(0, (end - start) * block);
   for (let c = start; c < end; c++) {
     const offset = (c - start) * block;
     rows.set(bg.rows, offset);
@@ -152,7 +160,7 @@ async function runModel(
   ctx: EvaluationContext,
   rows: Float32Array,
   rowCount: number,
-): Promise<ArrayLike<number>> {
+): Promise<Float64Array> {
   const width = rowCount === 0 ? 0 : rows.length / rowCount;
   const out = new Float64Array(rowCount * ctx.outputCount);
   for (let start = 0; start < rowCount; start += ctx.batchRows) {

@@ -10,7 +10,7 @@ import {
   type EvaluationContext,
 } from './coalition-values.js';
 import { lassoEntryOrder } from './lasso.js';
-import { createRandom, type Random } from './random.js';
+import { createRandom, instanceSeed, type Random } from './random.js';
 
 /** Coalitions to evaluate and their regression weights. */
 export interface CoalitionPlan {
@@ -134,7 +134,8 @@ function pickIndex(weights: number[], total: number, rng: Random): number {
 }
 
 function randomSubset(m: number, size: number, rng: Random): Uint8Array {
-  const order = Array.from({ length: m }, (_, i) => i);
+  const order = new Int32Array(m);
+  for (let i = 0; i < m; i++) order[i] = i;
   const mask = new Uint8Array(m);
   for (let i = 0; i < size; i++) {
     const j = i + rng.int(m - i);
@@ -170,9 +171,17 @@ export function binomial(n: number, k: number): number {
   return Math.round(result);
 }
 
+/** A key equal for equal masks: the mask's bits as a number while they fit a double exactly. */
+function coalitionKey(mask: Uint8Array): string | number {
+  if (mask.length > 52) return mask.join('');
+  let key = 0;
+  for (let j = mask.length - 1; j >= 0; j--) key = key * 2 + mask[j];
+  return key;
+}
+
 /** Accumulates distinct coalitions; a repeated one adds to the weight of the first. */
 class PlanBuilder {
-  private readonly index = new Map<string, number>();
+  private readonly index = new Map<string | number, number>();
   private masks: Uint8Array;
   private weights: Float64Array;
   count = 0;
@@ -187,7 +196,7 @@ class PlanBuilder {
 
   /** Adds a coalition; returns false when it was already present. */
   add(mask: Uint8Array, weight: number): boolean {
-    const key = mask.join('');
+    const key = coalitionKey(mask);
     const existing = this.index.get(key);
     if (existing !== undefined) {
       this.weights[existing] += weight;
@@ -376,12 +385,15 @@ function groupPlan(
 /** Options of one KernelSHAP run. */
 export interface KernelShapOptions {
   nsamples: number | 'auto';
+  /** Request seed; instance i samples from the stream `instanceSeed(seed, firstInstance + i)`. */
   seed: number;
   /**
    * Keep only this many features per output, chosen by their order of entry on the weighted
    * lasso path; the rest get 0. Absent or null: every feature is kept.
    */
   l1Features?: number | null;
+  /** Position of `instances[0]` in the whole request, when these are one chunk of it. */
+  firstInstance?: number;
 }
 
 /** Shapley values of several instances, laid out values[instance][feature][output]. */
@@ -397,6 +409,8 @@ export interface ShapleyResult {
 
 /**
  * KernelSHAP for each instance against one background.
+ * Each instance samples from its own seeded stream, so splitting a request into chunks (with
+ * `firstInstance` set) gives the same values as running it whole.
  * Features whose value equals every background row's cannot change the output: they get 0
  * and are left out of the regression.
  */
@@ -409,7 +423,7 @@ export async function kernelShap(
   const k = ctx.outputCount;
   const base = await backgroundMean(ctx, bg);
   const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
-  const rng = createRandom(options.seed);
+  const firstInstance = options.firstInstance ?? 0;
   const values: number[][][] = [];
   const errors: number[][][] = [];
   let nsamples = 0;
@@ -425,6 +439,7 @@ export async function kernelShap(
     } else if (varying.length > 1) {
       const budget =
         options.nsamples === 'auto' ? autoSampleCount(varying.length) : options.nsamples;
+      const rng = createRandom(instanceSeed(options.seed, firstInstance + i));
       const plan = planCoalitions(varying.length, budget, rng);
       nsamples = Math.max(nsamples, plan.coalitionCount);
       const v = await coalitionValues(ctx, x, bg, varying, plan.masks, plan.coalitionCount);

@@ -23,11 +23,13 @@ export function isClipped(link: LinkName, value: number): boolean {
 /**
  * One warning per instance and output whose model output a logit link had to clip.
  * @param outputs - link-space outputs, [instance][output].
+ * @param firstInstance - index in the whole request of `outputs[0]`, for a chunk of it.
  */
 export function clippingWarnings(
   link: LinkName,
   outputs: number[][],
   outputNames: string[],
+  firstInstance = 0,
 ): string[] {
   if (link !== 'logit') return [];
   const bound = Math.log((1 - LOGIT_EPSILON) / LOGIT_EPSILON) - 1e-9;
@@ -36,7 +38,7 @@ export function clippingWarnings(
     row.forEach((value, k) => {
       if (Math.abs(value) < bound) return;
       warnings.push(
-        `instance ${i}, output ${outputNames[k] ?? k}: probability clipped to ` +
+        `instance ${firstInstance + i}, output ${outputNames[k] ?? k}: probability clipped to ` +
           `[${LOGIT_EPSILON}, 1 - ${LOGIT_EPSILON}] before the logit`,
       );
     }),

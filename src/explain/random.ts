@@ -40,6 +40,22 @@ export function createRandom(seed: number): Random {
   return { next, int: (bound: number) => Math.floor(next() * bound) };
 }
 
+/**
+ * The seed of one instance's stream, mixed from the request seed and the instance's index in
+ * the request. Each instance draws from its own stream, so an instance gets the same
+ * coalitions whether it is explained alone, in a chunk, or with the whole request.
+ * @param seed - the request's seed, a 32-bit integer.
+ * @param index - the instance's position in the request, from 0.
+ * @returns a 32-bit unsigned integer.
+ */
+export function instanceSeed(seed: number, index: number): number {
+  // murmur3's finalizer over seed and index: nearby seeds and indices give unrelated streams.
+  let h = (seed ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }

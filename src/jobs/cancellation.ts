@@ -1,5 +1,5 @@
 // Job cancellation: the API raises a flag in Redis, the worker checks it between model batches.
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './queue.js';
 import { QUEUE_NAME } from './queue.js';
 
 /** How long a cancellation flag or a record of a removed job is kept, in seconds. */

@@ -1,6 +1,6 @@
 // The job queue: its name, the payloads it carries, and how jobs are added and read back.
 import { Queue, type Job, type JobsOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../config/index.js';
 
@@ -10,6 +10,8 @@ export const QUEUE_NAME = 'jobs';
 export const JOB_NAMES = {
   EXPLANATION: 'explanation',
   ACTIVATION_STATS: 'activation-stats',
+  /** One chunk of a split explanation, a child of the `explanation` job that merges them. */
+  EXPLANATION_CHUNK: 'explanation-chunk',
 } as const;
 export type JobType = (typeof JOB_NAMES)[keyof typeof JOB_NAMES];
 
@@ -68,6 +70,14 @@ export const explanationPayloadSchema = z.object({
       })
       .optional(),
   }),
+  /** On a chunk of a split request: its place in the chunk list and in the request. */
+  chunk: z
+    .object({ index: z.number().int().nonnegative(), firstInstance: z.number().int().nonnegative() })
+    .optional(),
+  /** On the parent of a split request, which carries no rows itself: how it was split. */
+  split: z
+    .object({ chunkCount: z.number().int().positive(), instanceCount: z.number().int().positive() })
+    .optional(),
 });
 
 export type ExplanationPayload = z.infer<typeof explanationPayloadSchema>;
@@ -99,11 +109,30 @@ export function redisOptions(forWorker: boolean): RedisOptions {
   };
 }
 
-export function createRedis(config: Config, forWorker: boolean): Redis {
-  return new Redis(config.REDIS_URL, redisOptions(forWorker));
+/** A connection to one Redis server or to a Redis Cluster; BullMQ takes either. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Connects to REDIS_URL; with REDIS_CLUSTER=on that address is a seed node and the client
+ * discovers the rest of the cluster from it.
+ */
+export function createRedis(config: Config, forWorker: boolean): RedisClient {
+  const options = redisOptions(forWorker);
+  if (config.REDIS_CLUSTER === 'off') return new Redis(config.REDIS_URL, options);
+  const url = new URL(config.REDIS_URL);
+  return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+    redisOptions: {
+      ...options,
+      username: url.username || undefined,
+      password: decodeURIComponent(url.password) || undefined,
+      tls: url.protocol === 'rediss:' ? {} : undefined,
+    },
+    enableOfflineQueue: options.enableOfflineQueue,
+    clusterRetryStrategy: options.retryStrategy,
+  });
 }
 
-export function createJobQueue(config: Config, connection: Redis): Queue {
+export function createJobQueue(config: Config, connection: RedisClient): Queue {
   return new Queue(QUEUE_NAME, { connection, prefix: config.QUEUE_PREFIX });
 }
 
@@ -116,6 +145,11 @@ export function jobOptions(config: Config, jobId: string): JobsOptions {
     removeOnComplete: { age: 7 * 24 * 3600 },
     removeOnFail: { age: 7 * 24 * 3600 },
   };
+}
+
+/** Job id of chunk `index` of a split request; the parent's result merges them in this order. */
+export function chunkJobId(parentId: string, index: number): string {
+  return `${parentId}-chunk-${index}`;
 }
 
 /** A failed job's reason as the API reports it. */

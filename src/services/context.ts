@@ -1,7 +1,7 @@
 // What the service functions share: configuration, stores and the queue.
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
+import type { RedisClient } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { ModelStore } from '../models/store.js';
 
@@ -11,5 +11,5 @@ export interface ServiceContext {
   results: ResultStore;
   queue: Queue;
   /** The connection the queue uses, for health checks. */
-  redis: Redis;
+  redis: RedisClient;
 }

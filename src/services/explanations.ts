@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { GlassboxError, overLimit, validationError, type FieldProblem } from '../errors.js';
 import { drawSeed } from '../explain/random.js';
+import { explanationFlow, flowProducerFor, needsSplit } from '../jobs/flows.js';
 import {
   EXPLANATION_METHODS,
   JOB_NAMES,
@@ -231,7 +232,11 @@ export async function submitExplanation(
   };
   const id = randomUUID();
   try {
-    await ctx.queue.add(JOB_NAMES.EXPLANATION, payload, jobOptions(ctx.config, id));
+    if (needsSplit(ctx.config, payload)) {
+      await flowProducerFor(ctx.queue).add(explanationFlow(ctx.config, id, payload));
+    } else {
+      await ctx.queue.add(JOB_NAMES.EXPLANATION, payload, jobOptions(ctx.config, id));
+    }
   } catch (err) {
     throw queueUnavailable(err);
   }

@@ -10,7 +10,13 @@ import {
   requestCancellation,
   type CancelledJobRecord,
 } from '../jobs/cancellation.js';
-import { decodeFailure, jobTenant, type AnyJob, type JobFailure } from '../jobs/queue.js';
+import {
+  chunkJobId,
+  decodeFailure,
+  jobTenant,
+  type AnyJob,
+  type JobFailure,
+} from '../jobs/queue.js';
 import type { ServiceContext } from './context.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -64,7 +70,9 @@ export async function getJob(
     if ((state === 'completed' || state === 'failed') && !job.finishedOn) {
       job = (await findJob(ctx, principal, id)) ?? job;
     }
-    return viewJob(job, state, await readResult(ctx, job, state));
+    const view = viewJob(job, state, await readResult(ctx, job, state));
+    const chunkCount = splitChunkCount(job);
+    return chunkCount === null ? view : withChunks(ctx, view, chunkCount);
   }
   const removed = ID_PATTERN.test(id)
     ? await withQueue(() => readRemovedJob(ctx.redis, ctx.config.QUEUE_PREFIX, id))
@@ -355,4 +363,43 @@ export function queueUnavailable(err: unknown): GlassboxError {
     [],
     { cause: err },
   );
+}
+
+/** Chunks of a split request, when the job is the parent of one. */
+function splitChunkCount(job: AnyJob): number | null {
+  const split = (job.data as { split?: { chunkCount?: unknown } } | null)?.split;
+  return typeof split?.chunkCount === 'number' ? split.chunkCount : null;
+}
+
+/**
+ * A split request as its chunks show it: the parent waits for its chunks, so its progress,
+ * start and failure are theirs until it merges them.
+ */
+async function withChunks(ctx: ServiceContext, view: JobView, chunkCount: number): Promise<JobView> {
+  if (view.status === 'completed' || view.status === 'cancelled') return view;
+  const ids = Array.from({ length: chunkCount }, (_, i) => chunkJobId(view.id, i));
+  const chunks = await withQueue(() => Promise.all(ids.map((id) => ctx.queue.getJob(id))));
+  let done = 0;
+  let startedAt: number | null = null;
+  let failure: JobFailure | null = null;
+  for (const chunk of chunks) {
+    if (!chunk) continue;
+    // A completed chunk holds a return value; a failed attempt's reason stays after a retry.
+    const completed = Boolean(chunk.returnvalue);
+    if (completed) done += 1;
+    else if (typeof chunk.progress === 'number') done += chunk.progress;
+    if (chunk.processedOn) startedAt = Math.min(startedAt ?? chunk.processedOn, chunk.processedOn);
+    if (!completed && chunk.finishedOn && chunk.failedReason && !failure) {
+      failure = decodeFailure(chunk.failedReason);
+    }
+  }
+  const started = startedAt === null ? null : new Date(startedAt).toISOString();
+
+  return {
+    ...view,
+    status: view.status === 'queued' && started !== null ? 'running' : view.status,
+    progress: Math.max(view.progress, Math.min(0.99, done / chunkCount)),
+    startedAt: view.startedAt ?? started,
+    error: view.status === 'failed' && failure ? failure : view.error,
+  };
 }

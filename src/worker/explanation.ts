@@ -40,8 +40,11 @@ export interface ExplanationRun {
   batchRows: number;
   /** Most varying features exact_shap enumerates; defaults to 16. */
   exactMaxFeatures?: number;
-  /** Time one model call may hold the event loop; calls are sliced to about this long. */
-  sliceTargetMs: number;
+  /**
+   * Time one model call may hold the event loop; calls are sliced to about this long. Unset:
+   * calls run whole (in a compute thread, where no lock renewal waits on the loop).
+   */
+  sliceTargetMs?: number;
   /** Receives the fraction of model rows done, 0..1. */
   onProgress: (fraction: number) => void | Promise<void>;
   /** Throws when the job has been cancelled; called after every batch. */
@@ -68,6 +71,7 @@ const METHOD_RUNNERS: Record<ExplanationMethod, MethodRunner> = {
         nsamples: payload.params.nsamples,
         seed: payload.params.seed,
         l1Features: payload.params.l1Features,
+        firstInstance: payload.chunk?.firstInstance ?? 0,
       }),
     ),
   sampling_shap: async (ctx, payload) =>
@@ -167,12 +171,13 @@ export async function runExplanation(run: ExplanationRun): Promise<ExplanationJo
   const inputShape = record.inputs[0].shape;
   const expectedRows = estimateRows(payload, width);
   let rowsDone = 0;
+  const predict: EvaluationContext['evaluate'] = (rows, rowCount) =>
+    predictRows(model, inputShape, rows, rowCount);
   const ctx: EvaluationContext = {
-    evaluate: slicedEvaluator((rows, rowCount) => predictRows(model, inputShape, rows, rowCount), {
-      width,
-      outputCount,
-      targetMs: run.sliceTargetMs,
-    }),
+    evaluate:
+      run.sliceTargetMs === undefined
+        ? predict
+        : slicedEvaluator(predict, { width, outputCount, targetMs: run.sliceTargetMs }),
     outputCount,
     // Scores and output changes are taken on the model's own outputs.
     link: payload.method === 'permutation_importance' ? 'identity' : payload.params.link,
@@ -184,11 +189,12 @@ export async function runExplanation(run: ExplanationRun): Promise<ExplanationJo
       await run.checkCancelled?.();
     },
   };
+  const firstInstance = payload.chunk?.firstInstance ?? 0;
   const started = performance.now();
   const fields = await METHOD_RUNNERS[payload.method](ctx, payload, run);
   const computeMs = Math.round(performance.now() - started);
   const outputs = fields.outputs as number[][] | undefined;
-  checkFinite(outputs, fields.baseValues as number[] | undefined);
+  checkFinite(outputs, fields.baseValues as number[] | undefined, firstInstance);
 
   return {
     method: payload.method,
@@ -198,15 +204,21 @@ export async function runExplanation(run: ExplanationRun): Promise<ExplanationJo
     modelEvaluations: ctx.modelEvaluations,
     computeMs,
     ...fields,
-    warnings: outputs ? clippingWarnings(ctx.link, outputs, record.outputNames) : [],
+    warnings: outputs
+      ? clippingWarnings(ctx.link, outputs, record.outputNames, firstInstance)
+      : [],
   };
 }
 
 /** NaN or Infinity from the model would turn every value into null: fail the job instead. */
-function checkFinite(outputs: number[][] | undefined, baseValues: number[] | undefined): void {
+function checkFinite(
+  outputs: number[][] | undefined,
+  baseValues: number[] | undefined,
+  firstInstance: number,
+): void {
   const bad = outputs?.findIndex((row) => !row.every(Number.isFinite)) ?? -1;
   if (bad >= 0 || !(baseValues ?? []).every(Number.isFinite)) {
-    const where = bad >= 0 ? `instance ${bad}` : 'the background';
+    const where = bad >= 0 ? `instance ${firstInstance + bad}` : 'the background';
     throw new GlassboxError(
       'GBX_ERR_NONFINITE_OUTPUT',
       `the model's output for ${where} is not finite; check the inputs' scale`,

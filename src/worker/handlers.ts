@@ -7,15 +7,22 @@ import {
   activationStatsPayloadSchema,
   explanationPayloadSchema,
   JOB_NAMES,
+  type ExplanationPayload,
 } from '../jobs/queue.js';
+import type { ResultStore } from '../jobs/result-store.js';
 import { runActivationStats } from './activation-stats.js';
-import { runExplanation } from './explanation.js';
+import { mergeChunkResults } from './chunks.js';
+import type { ExplanationCompute } from './compute.js';
 import type { ModelCache } from './model-cache.js';
 
 export interface JobRun {
   job: Job;
   cache: ModelCache;
   config: Config;
+  /** Runs explanations off the main thread (or on it, with COMPUTE_THREADS=off). */
+  compute: ExplanationCompute;
+  /** Where results are stored; a split job's parent reads its chunks' results here. */
+  results: ResultStore;
   /** Receives the fraction done, 0..1; throttled before it reaches Redis. */
   onProgress: (fraction: number) => Promise<void>;
   /** Throws JobCancelledError once the job has been cancelled; call it between batches. */
@@ -29,40 +36,52 @@ export interface JobOutcome {
   summary: Record<string, unknown>;
   /** Tensors the job left alive on purpose (a model it loaded into the cache). */
   tensorsKept: number;
+  /** Tensors leaked, when the handler measured them itself (in the thread that computed). */
+  tensorDelta?: number;
 }
 
 export type JobHandler = (run: JobRun) => Promise<JobOutcome>;
 
-async function handleExplanation(run: JobRun): Promise<JobOutcome> {
-  const parsed = explanationPayloadSchema.safeParse(run.job.data);
+function parsePayload(data: unknown): ExplanationPayload {
+  const parsed = explanationPayloadSchema.safeParse(data);
   if (!parsed.success) {
     throw new GlassboxError('GBX_ERR_VALIDATION', `malformed job payload: ${parsed.error.message}`);
   }
-  const payload = parsed.data;
-  const before = tf.memory().numTensors;
-  const cached = await run.cache.get(payload.tenant, payload.modelId);
-  if (!cached) {
-    throw new GlassboxError('GBX_ERR_MODEL_NOT_FOUND', `model ${payload.modelId} no longer exists`);
-  }
-  const tensorsKept = tf.memory().numTensors - before;
-  const result = await runExplanation({
+  return parsed.data;
+}
+
+async function handleExplanation(run: JobRun): Promise<JobOutcome> {
+  const payload = parsePayload(run.job.data);
+  if (payload.split) return mergeSplitExplanation(run, payload.split.chunkCount);
+  const outcome = await run.compute.explain(
     payload,
-    cached,
-    batchRows: run.config.BATCH_ROWS,
-    exactMaxFeatures: run.config.EXACT_SHAP_MAX_FEATURES,
-    // BullMQ renews the lock every half lock duration; slices of an eighth leave a wide margin.
-    sliceTargetMs: run.config.JOB_LOCK_DURATION_MS / 8,
-    onProgress: run.onProgress,
-    checkCancelled: run.checkCancelled,
-  });
+    (fraction) => {
+      run.onProgress(fraction).catch(() => undefined);
+    },
+    run.checkCancelled,
+  );
   return {
-    result,
+    result: outcome.result,
     summary: {
       modelId: payload.modelId,
       method: payload.method,
-      modelEvaluations: result.modelEvaluations,
+      modelEvaluations: outcome.result.modelEvaluations,
+      chunk: payload.chunk?.index,
     },
-    tensorsKept,
+    tensorsKept: outcome.tensorsKept,
+    tensorDelta: outcome.tensorDelta,
+  };
+}
+
+/** The parent of a split request runs once every chunk has stored its result. */
+async function mergeSplitExplanation(run: JobRun, chunkCount: number): Promise<JobOutcome> {
+  await run.onProgress(0.99);
+  const result = await mergeChunkResults(run.results, run.job.id as string, chunkCount);
+  return {
+    result,
+    summary: { chunks: chunkCount, modelEvaluations: result.modelEvaluations },
+    tensorsKept: 0,
+    tensorDelta: 0,
   };
 }
 
@@ -100,5 +119,6 @@ async function handleActivationStats(run: JobRun): Promise<JobOutcome> {
 
 export const JOB_HANDLERS: Record<string, JobHandler> = {
   [JOB_NAMES.EXPLANATION]: handleExplanation,
+  [JOB_NAMES.EXPLANATION_CHUNK]: handleExplanation,
   [JOB_NAMES.ACTIVATION_STATS]: handleActivationStats,
 };

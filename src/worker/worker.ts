@@ -2,28 +2,41 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
 import { isCancellationRequested, JobCancelledError } from '../jobs/cancellation.js';
-import { encodeFailure, QUEUE_NAME } from '../jobs/queue.js';
+import { encodeFailure, QUEUE_NAME, type RedisClient } from '../jobs/queue.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelStore } from '../models/store.js';
+import {
+  createMetrics,
+  recordCompletedJob,
+  recordFinishedJob,
+  type Metrics,
+} from '../ops/metrics.js';
+import { createLocalCompute, type ExplanationCompute } from './compute.js';
+import { createComputePool } from './compute-pool.js';
 import { JOB_HANDLERS } from './handlers.js';
 import { ModelCache } from './model-cache.js';
 
 export interface WorkerDeps {
   config: Config;
   logger: Logger;
-  connection: Redis;
+  connection: RedisClient;
   models: ModelStore;
   results: ResultStore;
+  /** Where job counts and durations are recorded; a fresh registry when absent. */
+  metrics?: Metrics;
 }
 
 export interface RunningWorker {
   worker: Worker;
   cache: ModelCache;
+  compute: ExplanationCompute;
+  /** Resolves with the backend of each compute thread once they run; rejects if one cannot. */
+  ready: Promise<string[]>;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -31,8 +44,10 @@ export interface RunningWorker {
 const PROGRESS_INTERVAL_MS = 250;
 
 export function startWorker(deps: WorkerDeps): RunningWorker {
-  const cache = new ModelCache(deps.models);
-  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, cache, job), {
+  const cache = new ModelCache(deps.models, deps.config.MODEL_CACHE_BYTES);
+  const { compute, ready } = startCompute(deps);
+  const metrics = deps.metrics ?? createMetrics();
+  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, metrics, { cache, compute }, job), {
     connection: deps.connection,
     prefix: deps.config.QUEUE_PREFIX,
     concurrency: deps.config.WORKER_CONCURRENCY,
@@ -43,14 +58,14 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
   worker.on('stalled', (jobId) => {
     deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock');
   });
-  worker.on('failed', (job, err) => {
-    deps.logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err }, 'job attempt failed');
-  });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
 
   return {
     worker,
     cache,
+    compute,
+    ready,
+    metrics,
     close: async () => {
       // A job still running after the grace period is abandoned: its lock lapses and another
       // worker takes it up, so nothing accepted is lost.
@@ -61,15 +76,54 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
         deps.logger.warn({ graceMs: deps.config.SHUTDOWN_GRACE_MS }, 'jobs left to other workers');
         await worker.close(true);
       }
+      await compute.close();
       await cache.clear();
     },
   };
 }
 
-async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promise<{ stored: true }> {
-  const log = deps.logger.child({ jobId: job.id, type: job.name });
+/** One compute thread per concurrency slot, or the main thread when threads are off. */
+function startCompute(deps: WorkerDeps): { compute: ExplanationCompute; ready: Promise<string[]> } {
+  const { config } = deps;
+  const settings = {
+    batchRows: config.BATCH_ROWS,
+    cacheBytes: config.MODEL_CACHE_BYTES,
+    exactMaxFeatures: config.EXACT_SHAP_MAX_FEATURES,
+  };
+  if (config.COMPUTE_THREADS === 'off') {
+    // Here the model calls share the event loop with lock renewal: slice them so that renewals
+    // (every half lock duration) always get their turn.
+    const local = { ...settings, sliceTargetMs: config.JOB_LOCK_DURATION_MS / 8 };
+    return {
+      compute: createLocalCompute(deps.models, local),
+      ready: Promise.resolve([tf.getBackend()]),
+    };
+  }
+  const pool = createComputePool({
+    ...settings,
+    size: config.WORKER_CONCURRENCY,
+    backend: config.TFJS_BACKEND,
+    storeDir: config.storeDir,
+    logger: deps.logger,
+  });
+  return { compute: pool, ready: pool.ready };
+}
+
+interface JobTools {
+  cache: ModelCache;
+  compute: ExplanationCompute;
+}
+
+async function processJob(
+  deps: WorkerDeps,
+  metrics: Metrics,
+  tools: JobTools,
+  job: Job,
+): Promise<{ stored: true }> {
+  const log = deps.logger.child({ jobId: job.id, type: job.name, modelId: modelIdOf(job) });
   const started = Date.now();
-  log.info({ attempt: job.attemptsMade + 1 }, 'job started');
+  const attempt = job.attemptsMade + 1;
+  log.info({ attempt }, 'job started');
   // A job whose result is already stored ran to the end in a worker that died before it could
   // mark it completed: the result stands, and running it again would only replace it.
   if (await deps.results.exists(job.id as string)) {
@@ -86,33 +140,60 @@ async function processJob(deps: WorkerDeps, cache: ModelCache, job: Job): Promis
     const tensorsBefore = tf.memory().numTensors;
     const outcome = await handler({
       job,
-      cache,
+      ...tools,
       config: deps.config,
+      results: deps.results,
       onProgress: throttledProgress(job),
       checkCancelled,
     });
     await deps.results.write(job.id as string, outcome.result);
+    const durationMs = Date.now() - started;
+    recordCompletedJob(metrics, {
+      type: job.name,
+      method: typeof outcome.summary.method === 'string' ? outcome.summary.method : job.name,
+      durationSeconds: durationMs / 1000,
+      modelRows: Number(outcome.summary.modelEvaluations ?? 0),
+    });
+    // The model id is already bound to the job's logger.
+    const { modelId: _boundAlready, ...summary } = outcome.summary;
     log.info(
       {
-        ...outcome.summary,
-        durationMs: Date.now() - started,
-        tensorDelta: tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
+        ...summary,
+        attempt,
+        durationMs,
+        tensorDelta:
+          outcome.tensorDelta ?? tf.memory().numTensors - tensorsBefore - outcome.tensorsKept,
         eventLoopMaxDelayMs: Math.round(delay.max / 1e6),
       },
       'job completed',
     );
     return { stored: true };
   } catch (err) {
-    throw asJobError(err, log);
+    const jobError = asJobError(err, log);
+    const ended = { attempt, durationMs: Date.now() - started };
+    if (err instanceof JobCancelledError) {
+      recordFinishedJob(metrics, job.name, 'cancelled');
+      log.info(ended, 'job cancelled');
+      throw jobError;
+    }
+    const final = jobError instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
+    if (final) recordFinishedJob(metrics, job.name, 'failed');
+    log.warn({ ...ended, err: jobError }, final ? 'job failed' : 'job attempt failed, will retry');
+    throw jobError;
   } finally {
     delay.disable();
   }
 }
 
+/** The model a job works on, when its payload names one; payloads are otherwise not logged. */
+function modelIdOf(job: Job): string | undefined {
+  const data = job.data as { modelId?: unknown } | undefined;
+  return typeof data?.modelId === 'string' ? data.modelId : undefined;
+}
+
 /** Errors the job itself caused fail it at once; anything else is retried. */
 function asJobError(err: unknown, log: Logger): Error {
   if (err instanceof JobCancelledError) {
-    log.info('job cancelled');
     const failure = { code: 'GBX_ERR_JOB_CANCELLED', message: err.message };
     return new UnrecoverableError(encodeFailure(failure));
   }

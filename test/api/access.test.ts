@@ -23,7 +23,7 @@ beforeAll(async () => {
   });
   t = await buildTestApp(
     { API_KEYS: KEYS, MAX_INSTANCES: '5', MAX_FEATURES: '100' },
-    pino({ level: 'trace' }, sink),
+    { logger: pino({ level: 'trace' }, sink) },
   );
 });
 afterAll(async () => t?.close());

@@ -180,3 +180,51 @@ describe('kernelShap with l1 feature selection', () => {
     expect(kept.values).toEqual(all.values);
   });
 });
+
+describe('kernelShap on a request split into chunks', () => {
+  it('gives every instance the same values alone, in a chunk, or in the whole request', async () => {
+    const m = 12;
+    const model = rowModel(m, (x) => [x[0] * x[1] + Math.sin(x[2] * x[3]) - x[4] * x[5] * x[11], x[6]]);
+    const bg = toBackground(randomRows(9, m, 21));
+    const xs = randomRows(5, m, 22);
+    const options = { nsamples: 150, seed: 77 };
+    const whole = await kernelShap(context(model, 2), xs, bg, options);
+    const chunks = [xs.slice(0, 2), xs.slice(2, 3), xs.slice(3)];
+    const parts = [];
+    let first = 0;
+    for (const chunk of chunks) {
+      parts.push(await kernelShap(context(model, 2), chunk, bg, { ...options, firstInstance: first }));
+      first += chunk.length;
+    }
+    expect(parts.flatMap((p) => p.values)).toEqual(whole.values);
+    expect(parts.flatMap((p) => p.outputs)).toEqual(whole.outputs);
+    for (const part of parts) expect(part.baseValues).toEqual(whole.baseValues);
+  });
+
+  it('samples different coalitions for different instances and seeds', async () => {
+    // The same row twice: with one stream per instance, the two sampled estimates differ.
+    const m = 12;
+    const model = rowModel(m, (x) => [x[0] * x[1] * x[2] + x[3] * x[4] - x[5] * x[6] * x[7]]);
+    const bg = toBackground(randomRows(9, m, 31));
+    const x = randomRows(1, m, 32)[0];
+    const result = await kernelShap(context(model, 1), [x, x], bg, { nsamples: 60, seed: 1 });
+    expect(result.values[0]).not.toEqual(result.values[1]);
+    const reseeded = await kernelShap(context(model, 1), [x], bg, { nsamples: 60, seed: 2 });
+    expect(reseeded.values[0]).not.toEqual(result.values[0]);
+  });
+});
+
+describe('kernelShap with fewer coalitions than features', () => {
+  it('still adds up to the output minus the base value (least-norm solution)', async () => {
+    const m = 13;
+    const model = rowModel(m, (x) => [x[0] * x[1] + x[2] - x[12]]);
+    const bg = toBackground(randomRows(4, m, 6));
+    const xs = randomRows(2, m, 5);
+    const result = await kernelShap(context(model, 1), xs, bg, { nsamples: 2, seed: 0 });
+    result.values.forEach((phi, i) => {
+      expect(phi.flat().every(Number.isFinite)).toBe(true);
+      const total = phi.reduce((s, v) => s + v[0], 0);
+      expect(Math.abs(result.baseValues[0] + total - result.outputs[i][0])).toBeLessThan(1e-6);
+    });
+  });
+});

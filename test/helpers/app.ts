@@ -9,6 +9,7 @@ import { createJobQueue, createRedis } from '../../src/jobs/queue.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { ModelStore } from '../../src/models/store.js';
+import type { Metrics } from '../../src/ops/metrics.js';
 import type { ServiceContext } from '../../src/services/context.js';
 import { selectBackend } from '../../src/tf/backend.js';
 import { SpecChecker, UNDOCUMENTED_ROUTE, type RecordedResponse } from './openapi.js';
@@ -25,9 +26,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOptions {
+  /** Logger of the app; silent when absent. */
+  logger?: Logger;
+  /** Metrics registry shared with an in-process worker. */
+  metrics?: Metrics;
+}
+
 export async function buildTestApp(
   env: Record<string, string> = {},
-  logger: Logger = createLogger('silent'),
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   const redisUrl = await requireRedis();
   await selectBackend('wasm');
@@ -48,7 +56,8 @@ export async function buildTestApp(
   const routes: string[] = [];
   const app = await buildApp({
     ctx,
-    logger,
+    logger: options.logger ?? createLogger('silent'),
+    metrics: options.metrics,
     onRoute: (route) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       for (const method of methods) routes.push(`${method} ${route.url}`);

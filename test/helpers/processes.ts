@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ENTRY = path.join(ROOT, 'dist', 'main.js');
 
 export interface ServiceProcess {
@@ -15,10 +15,18 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startProcess(mode: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [ENTRY, mode], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+/**
+ * Starts `node dist/main.js <mode>` in `root` (the checkout unless given). A worker's metrics
+ * server takes a free port unless `env` names one, so that parallel runs do not collide.
+ */
+export function startProcess(
+  mode: string,
+  env: Record<string, string>,
+  root = ROOT,
+): ServiceProcess {
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'main.js'), mode], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -6,7 +6,9 @@ import type { ServiceContext } from '../../services/context.js';
 export function registerActivationStatsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post('/v1/activation-stats', async (request, reply) => {
     const job = await submitActivationStats(ctx, request.principal, request.body);
-    request.log.info({ jobId: job.id, type: job.type }, 'job queued');
+    // The body passed validation, so it names an existing model.
+    const { modelId } = request.body as { modelId: string };
+    request.log.info({ jobId: job.id, type: job.type, modelId }, 'job queued');
     return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
   });
 

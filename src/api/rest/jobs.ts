@@ -10,7 +10,9 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServiceContext): vo
   app.post('/v1/explanations', async (request, reply) => {
     requireJson(request);
     const job = await submitExplanation(ctx, request.principal, request.body);
-    request.log.info({ jobId: job.id, type: job.type }, 'job queued');
+    // The body passed validation, so it names an existing model.
+    const { modelId } = request.body as { modelId: string };
+    request.log.info({ jobId: job.id, type: job.type, modelId }, 'job queued');
     return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
   });
 

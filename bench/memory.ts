@@ -1,0 +1,95 @@
+// Memory over 500 jobs in one worker: process RSS and the compute thread's tensor count before
+// and after (target: flat).
+import { QueueEvents } from 'bullmq';
+import { loadConfig } from '../src/config/index.js';
+import { createJobQueue, createRedis, JOB_NAMES } from '../src/jobs/queue.js';
+import { ResultStore } from '../src/jobs/result-store.js';
+import { createLogger } from '../src/log/logger.js';
+import { startWorker } from '../src/worker/worker.js';
+import { fixtureData } from '../test/helpers/fixtures.js';
+import { storeFixtureModels } from '../test/helpers/model-store.js';
+import { benchEnv, type Figure } from './common.js';
+
+const JOBS = 500;
+const WARM_UP_JOBS = 20;
+
+export async function benchMemory(): Promise<Figure[]> {
+  const fixtures = await storeFixtureModels(['wine', 'breast-cancer']);
+  const bench = await benchEnv('memory', { STORE_DIR: fixtures.dir });
+  const config = loadConfig(bench.env);
+  const results = new ResultStore(config.storeDir);
+  await results.init();
+  const connection = createRedis(config, true);
+  const producer = createRedis(config, false);
+  const queue = createJobQueue(config, producer);
+  const events = new QueueEvents('jobs', {
+    connection: createRedis(config, true),
+    prefix: config.QUEUE_PREFIX,
+  });
+  const worker = startWorker({
+    config,
+    logger: createLogger('error'),
+    connection,
+    models: fixtures.store,
+    results,
+  });
+
+  // Small jobs on two models, alternating, so that the cache and both paths are exercised.
+  const payloadFor = (i: number) => {
+    const name = i % 2 ? 'wine' : 'breast-cancer';
+    const data = fixtureData(name);
+    return {
+      modelId: fixtures.ids[name],
+      method: 'kernel_shap' as const,
+      instances: data.instances.slice(i % 10, (i % 10) + 2),
+      background: data.background.slice(0, 10),
+      params: { nsamples: 64, link: 'identity' as const, seed: i, outputs: 'all' as const, l1Features: null },
+    };
+  };
+  const runJobs = async (count: number, offset: number) => {
+    const jobs = await queue.addBulk(
+      Array.from({ length: count }, (_, i) => ({
+        name: JOB_NAMES.EXPLANATION,
+        data: payloadFor(offset + i),
+      })),
+    );
+    for (const job of jobs) await job.waitUntilFinished(events);
+  };
+
+  try {
+    await worker.ready;
+    await events.waitUntilReady();
+    await runJobs(WARM_UP_JOBS, 0);
+    const rssBefore = process.memoryUsage().rss;
+    const [threadBefore] = await worker.compute.memory();
+    await runJobs(JOBS, WARM_UP_JOBS);
+    const rssAfter = process.memoryUsage().rss;
+    const [threadAfter] = await worker.compute.memory();
+    const mib = (bytes: number) => bytes / 2 ** 20;
+    return [
+      {
+        name: 'RSS before',
+        value: mib(rssBefore),
+        unit: 'MiB',
+        detail: `after ${WARM_UP_JOBS} warm-up jobs`,
+      },
+      { name: `RSS after ${JOBS} jobs`, value: mib(rssAfter), unit: 'MiB' },
+      { name: 'tensors before', value: threadBefore.numTensors, unit: '' },
+      {
+        name: `tensors after ${JOBS} jobs`,
+        value: threadAfter.numTensors,
+        unit: '',
+        target: 'equal',
+      },
+      { name: 'tensor bytes after', value: mib(threadAfter.numBytes), unit: 'MiB' },
+    ];
+  } finally {
+    await worker.close();
+    await events.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await Promise.all([connection.quit(), producer.quit()]);
+    await fixtures.remove();
+    await bench.remove();
+  }
+}

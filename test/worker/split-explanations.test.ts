@@ -1,0 +1,114 @@
+// A request larger than one chunk runs as chunk jobs under a parent and gives the same numbers
+// as the whole request computed at once.
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPEN_TENANT } from '../../src/auth/principal.js';
+import { createRedis, type ExplanationPayload, type RedisClient } from '../../src/jobs/queue.js';
+import { createLogger } from '../../src/log/logger.js';
+import { createLocalCompute } from '../../src/worker/compute.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+
+let t: TestApp;
+let worker: RunningWorker;
+let connection: RedisClient;
+let modelId: string;
+const data = fixtureData('breast-cancer');
+
+beforeAll(async () => {
+  t = await buildTestApp({ CHUNK_INSTANCES: '2', WORKER_CONCURRENCY: '2', TFJS_BACKEND: 'wasm' });
+  connection = createRedis(t.config, true);
+  worker = startWorker({
+    config: t.config,
+    logger: createLogger('silent'),
+    connection,
+    models: t.ctx.models,
+    results: t.ctx.results,
+  });
+  await worker.ready;
+  const files = modelFiles(fixtureModelDir('breast-cancer'));
+  const res = await request(t.app.server)
+    .post('/v1/models')
+    .attach('model', Buffer.from(files.modelJson), 'model.json')
+    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+  modelId = res.body.id;
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await connection?.quit();
+  await t?.close();
+});
+
+async function pollUntilDone(
+  location: string,
+): Promise<{ body: Record<string, any>; seen: string[] }> {
+  const seen: string[] = [];
+  for (let i = 0; i < 600; i++) {
+    const res = await request(t.app.server).get(location);
+    seen.push(res.body.status);
+    if (res.body.status === 'completed' || res.body.status === 'failed')
+      return { body: res.body, seen };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('job did not finish in 60 s');
+}
+
+describe('a request split into chunk jobs', () => {
+  it('gives the same values as computing the whole request at once', async () => {
+    const payload: ExplanationPayload = {
+      tenant: OPEN_TENANT,
+      modelId,
+      method: 'kernel_shap',
+      instances: data.instances.slice(0, 5),
+      background: data.background.slice(0, 30),
+      params: { nsamples: 300, link: 'identity', seed: 1234, outputs: 'all', l1Features: null },
+    };
+    const { outputs: _outputs, l1Features: _l1, ...restParams } = payload.params;
+    const { tenant: _tenant, ...body } = payload;
+    const submitted = await request(t.app.server)
+      .post('/v1/explanations')
+      .send({ ...body, params: restParams });
+    expect(submitted.status).toBe(202);
+    const { body: job } = await pollUntilDone(submitted.headers.location);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('completed');
+    expect(job.progress).toBe(1);
+
+    // Three chunks (2 + 2 + 1 instances), each a job of its own.
+    const chunkIds = [0, 1, 2].map((i) => `${submitted.body.id}-chunk-${i}`);
+    for (const id of chunkIds) {
+      const chunk = await request(t.app.server).get(`/v1/jobs/${id}`);
+      expect(chunk.body).toMatchObject({ type: 'explanation-chunk', status: 'completed' });
+    }
+    const missing = await request(t.app.server).get(`/v1/jobs/${submitted.body.id}-chunk-3`);
+    expect(missing.status).toBe(404);
+
+    const whole = createLocalCompute(t.ctx.models, { batchRows: 65536, cacheBytes: 1 << 20 });
+    const expected = (await whole.explain(payload, () => undefined)).result;
+    await whole.close();
+    expect(job.result.values).toEqual(expected.values);
+    expect(job.result.outputs).toEqual(expected.outputs);
+    expect(job.result.baseValues).toEqual(expected.baseValues);
+    expect(job.result.nsamples).toBe(expected.nsamples);
+    // Each chunk evaluates the background once more than the whole request does.
+    expect(job.result.modelEvaluations).toBe(expected.modelEvaluations + 2 * 30);
+  });
+
+  it('leaves a request of one chunk unsplit', async () => {
+    const submitted = await request(t.app.server)
+      .post('/v1/explanations')
+      .send({
+        modelId,
+        method: 'kernel_shap',
+        instances: data.instances.slice(0, 2),
+        background: data.background.slice(0, 10),
+        params: { nsamples: 100, seed: 3 },
+      });
+    const { body: job } = await pollUntilDone(submitted.headers.location);
+    expect(job.status).toBe('completed');
+    const chunk = await request(t.app.server).get(`/v1/jobs/${submitted.body.id}-chunk-0`);
+    expect(chunk.status).toBe(404);
+  });
+});
