@@ -19,7 +19,13 @@ declare module 'fastify' {
  * Routes that need no tenant key: probes and metrics for orchestrators and load balancers, the
  * API's description, and the queue dashboard, which checks the admin key itself.
  */
-export const PUBLIC_PATH_PREFIXES = ['/health/', '/metrics', '/openapi.json', '/docs', ADMIN_BOARD_PATH];
+export const PUBLIC_PATH_PREFIXES = [
+  '/health/',
+  '/metrics',
+  '/openapi.json',
+  '/docs',
+  ADMIN_BOARD_PATH,
+];
 
 function isPublic(request: FastifyRequest): boolean {
   const url = request.url;

@@ -7,7 +7,12 @@ import { redactUrl } from '../redis-check.js';
  * Watches a connection: one warning when it is lost, one line when it is ready again. ioredis
  * reconnects by itself; without an `error` listener it would print each failed try to stderr.
  */
-export function watchConnection(redis: RedisClient, logger: Logger, url: string, role: string): void {
+export function watchConnection(
+  redis: RedisClient,
+  logger: Logger,
+  url: string,
+  role: string,
+): void {
   let lost = false;
   redis.on('error', (err: Error) => {
     if (lost) return;

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { firstSubscriptionMessage } from '../helpers/graphql.js';
 
 const ALPHA_KEY = 'alpha-key-0123456789abcdef';
 const BETA_KEY = 'beta-key-0123456789abcdef';
@@ -265,6 +266,17 @@ describe('GraphQL acts for the key', () => {
     const cancel = 'mutation($id: ID!) { cancelJob(id: $id) { status } }';
     const notCancelled = (await graphql(BETA_KEY, cancel, { id })).json();
     expect(notCancelled.errors[0].extensions.code).toBe('GBX_ERR_JOB_NOT_FOUND');
+
+    // Subscriptions act for the key sent on the WebSocket upgrade.
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `${address.replace('http', 'ws')}/graphql`;
+    const watch = `subscription { jobUpdated(id: "${id}") { status } }`;
+    const own = await firstSubscriptionMessage(url, watch, bearer(ALPHA_KEY));
+    expect(own.type).toBe('next');
+    expect(own.payload.data.jobUpdated.status).toBe('queued');
+    const other = await firstSubscriptionMessage(url, watch, bearer(BETA_KEY));
+    expect(other.type).toBe('error');
+    expect(other.payload).toEqual([{ message: `no job with id ${id}` }]);
   });
 });
 

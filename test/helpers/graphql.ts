@@ -20,9 +20,10 @@ export async function gql(
 export async function firstSubscriptionMessage(
   url: string,
   query: string,
+  headers: Record<string, string> = {},
 ): Promise<{ type: string; payload: any }> {
   const { default: WebSocket } = await import('ws');
-  const socket = new WebSocket(url, 'graphql-transport-ws');
+  const socket = new WebSocket(url, 'graphql-transport-ws', { headers });
   try {
     return await new Promise((resolve, reject) => {
       socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));

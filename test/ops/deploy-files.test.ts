@@ -115,8 +115,8 @@ describe('docker-compose.yml', () => {
       const env = Object.fromEntries(
         Object.entries(services[name].environment as Record<string, unknown>).map(([k, v]) => [
           k,
-          // Compose substitutes ${VAR:-} with an empty string when VAR is unset.
-          String(v).replace(/^\$\{[A-Z_]+:-\}$/, ''),
+          // Compose substitutes ${VAR:-default} with the default (maybe empty) when VAR is unset.
+          String(v).replace(/^\$\{[A-Z_]+:-(.*)\}$/, '$1'),
         ]),
       );
       const config = loadConfig(env);
@@ -133,9 +133,10 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes the API port and leaves workers unpublished so that they scale', () => {
+  it('publishes the API port on this machine only and leaves workers unpublished', () => {
+    // The API runs open unless API_KEYS is set, so the port is not published beyond loopback.
     const apiPort = services.api.environment.PORT;
-    expect(services.api.ports).toEqual([`${apiPort}:${apiPort}`]);
+    expect(services.api.ports).toEqual([`127.0.0.1:${apiPort}:${apiPort}`]);
     for (const name of ['worker', 'worker-gpu']) {
       expect(services[name].ports).toBeUndefined();
       expect(services[name].container_name).toBeUndefined();

@@ -43,7 +43,8 @@ describe('ModelCache', () => {
       BREAST_CANCER_BYTES,
     );
     expect(loadedWeightBytes(await store.readArtifacts(TENANT, ids.wine))).toBe(WINE_BYTES);
-    expect(loadedWeightBytes(await store.readArtifacts(TENANT, ids['wine-bn']))).toBe(WINE_BN_BYTES);
+    const wineBn = await store.readArtifacts(TENANT, ids['wine-bn']);
+    expect(loadedWeightBytes(wineBn)).toBe(WINE_BN_BYTES);
   });
 
   it('evicts the least recently used model when the bytes exceed the budget', async () => {
