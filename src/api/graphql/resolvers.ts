@@ -1,5 +1,8 @@
 // GraphQL resolvers: thin adapters over the same service functions the REST routes call.
+import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { submitActivationStats } from '../../services/activation-stats.js';
 import type { ServiceContext } from '../../services/context.js';
+import { getDataset } from '../../services/datasets.js';
 import { submitExplanation } from '../../services/explanations.js';
 import {
   cancelJob,
@@ -22,9 +25,78 @@ interface ExplainArgs {
     modelId: string;
     method: string;
     instances: number[][];
-    background: number[][];
-    params?: { nsamples?: number | null; link?: string | null; seed?: number | null } | null;
+    background?: number[][] | null;
+    backgroundDatasetId?: string | null;
+    params?: {
+      nsamples?: number | null;
+      link?: string | null;
+      seed?: number | null;
+      outputs?: unknown;
+      l1Reg?: string | null;
+      options?: Record<string, unknown> | null;
+    } | null;
   };
+}
+
+interface ActivationStatsArgs {
+  input: {
+    modelId: string;
+    samples: unknown;
+    layers?: string[] | null;
+    histogramBins?: number | null;
+    driftThreshold?: number | null;
+  };
+}
+
+/** JSON values pass through as they are; literals in a query are read into plain values. */
+const JsonScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: function parse(node: ValueNode, variables?: Record<string, unknown> | null): unknown {
+    switch (node.kind) {
+      case Kind.STRING:
+      case Kind.BOOLEAN:
+        return node.value;
+      case Kind.INT:
+      case Kind.FLOAT:
+        return Number(node.value);
+      case Kind.NULL:
+        return null;
+      case Kind.LIST:
+        return node.values.map((v) => parse(v, variables));
+      case Kind.OBJECT:
+        return Object.fromEntries(node.fields.map((f) => [f.name.value, parse(f.value, variables)]));
+      case Kind.VARIABLE:
+        return variables?.[node.name.value];
+      default:
+        return undefined;
+    }
+  },
+});
+
+/** The REST body an explain mutation stands for. */
+function explanationBody(input: ExplainArgs['input']): Record<string, unknown> {
+  const { backgroundDatasetId, background, params, ...rest } = input;
+  const { options, ...typed } = params ?? {};
+  const merged = given({ ...options, ...typed });
+  return {
+    ...rest,
+    ...(backgroundDatasetId != null
+      ? { background: { datasetId: backgroundDatasetId } }
+      : background != null
+        ? { background }
+        : {}),
+    params: { ...merged, nsamples: merged.nsamples ?? 'auto' },
+  };
+}
+
+/** Which member of the JobResult union a stored result is. */
+function resultType(result: Record<string, unknown>): string {
+  if ('sampleCount' in result) return 'ActivationStatsResult';
+  if (result.method === 'lime') return 'LimeResult';
+  if (result.method === 'permutation_importance') return 'PermutationImportanceResult';
+  return 'ShapleyResult';
 }
 
 /** Drops null and undefined values, which GraphQL uses for "not given". */
@@ -45,6 +117,7 @@ export function buildResolvers(ctx: ServiceContext) {
       model: (_: unknown, { id }: { id: string }) => getModel(ctx, id),
       models: () => listModels(ctx),
       job: (_: unknown, { id }: { id: string }) => getJob(ctx, id),
+      dataset: (_: unknown, { id }: { id: string }) => getDataset(ctx, id),
       jobs: async (_: unknown, args: JobsArgs) => {
         const page = await listJobs(
           ctx,
@@ -61,11 +134,13 @@ export function buildResolvers(ctx: ServiceContext) {
       },
     },
     Mutation: {
-      explain: (_: unknown, { input }: ExplainArgs) => {
-        const params = given({ ...input.params });
-        return submitExplanation(ctx, {
-          ...input,
-          params: { ...params, nsamples: params.nsamples ?? 'auto' },
+      explain: (_: unknown, { input }: ExplainArgs) =>
+        submitExplanation(ctx, explanationBody(input)),
+      activationStats: (_: unknown, { input }: ActivationStatsArgs) => {
+        const { histogramBins, driftThreshold, ...rest } = input;
+        return submitActivationStats(ctx, {
+          ...given(rest),
+          params: given({ histogramBins, driftThreshold }),
         });
       },
       cancelJob: (_: unknown, { id }: { id: string }) => cancelJob(ctx, id),
@@ -90,7 +165,8 @@ export function buildResolvers(ctx: ServiceContext) {
             : null,
     },
     JobResult: {
-      resolveType: () => 'ShapleyResult',
+      resolveType: (result: Record<string, unknown>) => resultType(result),
     },
+    JSON: JsonScalar,
   };
 }
