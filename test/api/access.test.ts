@@ -246,7 +246,19 @@ describe('GraphQL acts for the key', () => {
     expect(list.data.models.map((m: { id: string }) => m.id)).not.toContain(modelId);
   });
 
-  it('queues an explanation for the tenant that asked', async () => {
+  it('shows a dataset to its tenant only', async () => {
+    const stored = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(bearer(ALPHA_KEY))
+      .send({ rows: data.background.slice(0, 3) });
+    const query = 'query($id: ID!) { dataset(id: $id) { rowCount } }';
+    const own = (await graphql(ALPHA_KEY, query, { id: stored.body.id })).json();
+    expect(own.data.dataset.rowCount).toBe(3);
+    const other = (await graphql(BETA_KEY, query, { id: stored.body.id })).json();
+    expect(other.errors[0].extensions.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
+  });
+
+  it('queues an explanation and statistics for the tenant that asked', async () => {
     const explain = `mutation($input: ExplainInput!) { explain(input: $input) { id } }`;
     const input = {
       modelId,
@@ -266,6 +278,14 @@ describe('GraphQL acts for the key', () => {
     const cancel = 'mutation($id: ID!) { cancelJob(id: $id) { status } }';
     const notCancelled = (await graphql(BETA_KEY, cancel, { id })).json();
     expect(notCancelled.errors[0].extensions.code).toBe('GBX_ERR_JOB_NOT_FOUND');
+
+    const stats =
+      'mutation($input: ActivationStatsInput!) { activationStats(input: $input) { id } }';
+    const statsInput = { modelId, samples: data.instances.slice(0, 1) };
+    const noStats = (await graphql(BETA_KEY, stats, { input: statsInput })).json();
+    expect(noStats.errors[0].extensions.code).toBe('GBX_ERR_MODEL_NOT_FOUND');
+    const ownStats = (await graphql(ALPHA_KEY, stats, { input: statsInput })).json();
+    expect(typeof ownStats.data.activationStats.id).toBe('string');
 
     // Subscriptions act for the key sent on the WebSocket upgrade.
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' });

@@ -34,12 +34,14 @@ describe('GraphQL schema', () => {
   it('is loaded from the .graphql files in schema/', async () => {
     const schema = buildSchema(await loadSchemaText(SCHEMA_DIR));
     expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual([
+      'dataset',
       'job',
       'jobs',
       'model',
       'models',
     ]);
     expect(Object.keys(schema.getMutationType()!.getFields()).sort()).toEqual([
+      'activationStats',
       'cancelJob',
       'deleteModel',
       'explain',
@@ -48,7 +50,7 @@ describe('GraphQL schema', () => {
 
     const served = await gql(t.app, '{ __schema { queryType { fields { name } } } }');
     const names = served.data!.__schema.queryType.fields.map((f: { name: string }) => f.name);
-    expect(names.sort()).toEqual(['job', 'jobs', 'model', 'models']);
+    expect(names.sort()).toEqual(['dataset', 'job', 'jobs', 'model', 'models']);
   });
 
   it('joins every .graphql file of a folder in name order', async () => {

@@ -1,6 +1,9 @@
 // GraphQL resolvers: thin adapters over the same service functions the REST routes call.
+import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import type { Principal } from '../../auth/principal.js';
+import { submitActivationStats } from '../../services/activation-stats.js';
 import type { ServiceContext } from '../../services/context.js';
+import { getDataset } from '../../services/datasets.js';
 import { submitExplanation } from '../../services/explanations.js';
 import {
   cancelJob,
@@ -23,9 +26,78 @@ interface ExplainArgs {
     modelId: string;
     method: string;
     instances: number[][];
-    background: number[][];
-    params?: { nsamples?: number | null; link?: string | null; seed?: number | null } | null;
+    background?: number[][] | null;
+    backgroundDatasetId?: string | null;
+    params?: {
+      nsamples?: number | null;
+      link?: string | null;
+      seed?: number | null;
+      outputs?: unknown;
+      l1Reg?: string | null;
+      options?: Record<string, unknown> | null;
+    } | null;
   };
+}
+
+interface ActivationStatsArgs {
+  input: {
+    modelId: string;
+    samples: unknown;
+    layers?: string[] | null;
+    histogramBins?: number | null;
+    driftThreshold?: number | null;
+  };
+}
+
+/** JSON values pass through as they are; literals in a query are read into plain values. */
+const JsonScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: function parse(node: ValueNode, variables?: Record<string, unknown> | null): unknown {
+    switch (node.kind) {
+      case Kind.STRING:
+      case Kind.BOOLEAN:
+        return node.value;
+      case Kind.INT:
+      case Kind.FLOAT:
+        return Number(node.value);
+      case Kind.NULL:
+        return null;
+      case Kind.LIST:
+        return node.values.map((v) => parse(v, variables));
+      case Kind.OBJECT:
+        return Object.fromEntries(node.fields.map((f) => [f.name.value, parse(f.value, variables)]));
+      case Kind.VARIABLE:
+        return variables?.[node.name.value];
+      default:
+        return undefined;
+    }
+  },
+});
+
+/** The REST body an explain mutation stands for. */
+function explanationBody(input: ExplainArgs['input']): Record<string, unknown> {
+  const { backgroundDatasetId, background, params, ...rest } = input;
+  const { options, ...typed } = params ?? {};
+  const merged = given({ ...options, ...typed });
+  return {
+    ...rest,
+    ...(backgroundDatasetId != null
+      ? { background: { datasetId: backgroundDatasetId } }
+      : background != null
+        ? { background }
+        : {}),
+    params: { ...merged, nsamples: merged.nsamples ?? 'auto' },
+  };
+}
+
+/** Which member of the JobResult union a stored result is. */
+function resultType(result: Record<string, unknown>): string {
+  if ('sampleCount' in result) return 'ActivationStatsResult';
+  if (result.method === 'lime') return 'LimeResult';
+  if (result.method === 'permutation_importance') return 'PermutationImportanceResult';
+  return 'ShapleyResult';
 }
 
 /** What every resolver receives as context: who the operation acts for. */
@@ -58,6 +130,8 @@ export function buildResolvers(ctx: ServiceContext) {
         listModels(ctx, principal),
       job: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
         getJob(ctx, principal, id),
+      dataset: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
+        getDataset(ctx, principal, id),
       jobs: async (_: unknown, args: JobsArgs, { principal }: ResolverContext) => {
         const page = await listJobs(
           ctx,
@@ -75,11 +149,17 @@ export function buildResolvers(ctx: ServiceContext) {
       },
     },
     Mutation: {
-      explain: (_: unknown, { input }: ExplainArgs, { principal }: ResolverContext) => {
-        const params = given({ ...input.params });
-        return submitExplanation(ctx, principal, {
-          ...input,
-          params: { ...params, nsamples: params.nsamples ?? 'auto' },
+      explain: (_: unknown, { input }: ExplainArgs, { principal }: ResolverContext) =>
+        submitExplanation(ctx, principal, explanationBody(input)),
+      activationStats: (
+        _: unknown,
+        { input }: ActivationStatsArgs,
+        { principal }: ResolverContext,
+      ) => {
+        const { histogramBins, driftThreshold, ...rest } = input;
+        return submitActivationStats(ctx, principal, {
+          ...given(rest),
+          params: given({ histogramBins, driftThreshold }),
         });
       },
       cancelJob: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
@@ -106,7 +186,8 @@ export function buildResolvers(ctx: ServiceContext) {
             : null,
     },
     JobResult: {
-      resolveType: () => 'ShapleyResult',
+      resolveType: (result: Record<string, unknown>) => resultType(result),
     },
+    JSON: JsonScalar,
   };
 }
