@@ -49,7 +49,7 @@ export const configSchema = z.object({
   BATCH_ROWS: positiveInt(65_536),
   /** Largest JSON request body, in bytes. */
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024),
-  /** On SIGTERM a worker waits this long for running jobs, then leaves them to other workers. */
+  /** On SIGTERM a worker waits this long for running jobs, then hands them back to the queue. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   /** Most samples one activation-statistics request may carry. */
   MAX_ACTIVATION_SAMPLES: positiveInt(100_000),
