@@ -1,6 +1,6 @@
 // Job results on disk: written once, atomically, by the worker; read by the API.
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -42,6 +42,15 @@ export class ResultStore {
     } catch {
       return false;
     }
+  }
+
+  /** Ids of the jobs with a stored result. */
+  async list(): Promise<string[]> {
+    const names = await readdir(this.dir);
+    return names
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => name.slice(0, -'.json'.length))
+      .filter((id) => ID_PATTERN.test(id));
   }
 
   async remove(jobId: string): Promise<void> {

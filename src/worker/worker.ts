@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
 import { isCancellationRequested, JobCancelledError } from '../jobs/cancellation.js';
 import { encodeFailure, QUEUE_NAME, type RedisClient } from '../jobs/queue.js';
+import { queueHoldsJob, sweepResults } from '../jobs/result-retention.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelStore } from '../models/store.js';
@@ -46,6 +47,14 @@ const PROGRESS_INTERVAL_MS = 250;
 /** After the grace period, how long running jobs get to reach a batch boundary and hand back. */
 const HAND_BACK_WAIT_MS = 5000;
 
+/** Thrown between model batches by a job past JOB_TIMEOUT_MS. */
+function timeoutError(timeoutMs: number): GlassboxError {
+  return new GlassboxError(
+    'GBX_ERR_JOB_TIMEOUT',
+    `the job ran past its time limit JOB_TIMEOUT_MS (${timeoutMs} ms)`,
+  );
+}
+
 /** Thrown between model batches once the worker is shutting down and hands its jobs back. */
 class JobHandedBackError extends Error {
   constructor() {
@@ -77,6 +86,7 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
     deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock');
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
+  const sweeper = startResultSweeper(deps);
 
   return {
     worker,
@@ -85,6 +95,7 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
     ready,
     metrics,
     close: async () => {
+      clearInterval(sweeper);
       // Jobs still running after the grace period stop at their next model batch and go back to
       // the wait list for another worker. One that does not stop in time is abandoned: its lock
       // lapses and another worker takes it up, so nothing accepted is lost either way.
@@ -101,6 +112,20 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
       await cache.clear();
     },
   };
+}
+
+/** Removes, now and then, the stored results of jobs retention has removed from the queue. */
+function startResultSweeper(deps: WorkerDeps): NodeJS.Timeout {
+  const jobHeld = queueHoldsJob(deps.connection, deps.config.QUEUE_PREFIX);
+  const sweep = async () => {
+    const removed = await sweepResults(deps.results, jobHeld);
+    if (removed.length > 0) deps.logger.info({ removed: removed.length }, 'old results removed');
+  };
+  const timer = setInterval(() => {
+    sweep().catch((err) => deps.logger.warn({ err }, 'result sweep failed'));
+  }, deps.config.RESULT_SWEEP_INTERVAL_MS);
+  timer.unref();
+  return timer;
 }
 
 /** Waits for `work` at most `ms` milliseconds. */
@@ -171,7 +196,8 @@ async function processJob(
   try {
     const handler = JOB_HANDLERS[job.name];
     if (!handler) throw new GlassboxError('GBX_ERR_UNSUPPORTED', `unknown job type ${job.name}`);
-    const checkCancelled = cancellationCheck(deps, job, shutdown);
+    const deadline = started + deps.config.JOB_TIMEOUT_MS;
+    const checkCancelled = cancellationCheck(deps, job, shutdown, deadline);
     await checkCancelled();
     const tensorsBefore = tf.memory().numTensors;
     const outcome = await handler({
@@ -259,17 +285,21 @@ function throttledProgress(job: Job): (fraction: number) => Promise<void> {
 }
 
 /**
- * Reads the job's cancellation flag (one Redis read per call, made between model batches) and
- * stops the job when the worker is handing its jobs back.
+ * Reads the job's cancellation flag (one Redis read per call, made between model batches), and
+ * stops the job when the worker is handing its jobs back or the job is past its deadline.
+ * Limitation: a job stops at a batch boundary, because a model call cannot be interrupted; one
+ * batch longer than JOB_TIMEOUT_MS runs to its end first.
  */
 function cancellationCheck(
   deps: WorkerDeps,
   job: Job,
   shutdown: ShutdownState,
+  deadline: number,
 ): () => Promise<void> {
   const jobId = job.id as string;
   return async () => {
     if (shutdown.handingBack) throw new JobHandedBackError();
+    if (Date.now() > deadline) throw timeoutError(deps.config.JOB_TIMEOUT_MS);
     if (await isCancellationRequested(deps.connection, deps.config.QUEUE_PREFIX, jobId)) {
       throw new JobCancelledError(jobId);
     }

@@ -1,0 +1,34 @@
+// Results live on disk beside the queue: once BullMQ has removed a finished job (retention by age
+// or count), its stored result goes too.
+import { QUEUE_NAME, type RedisClient } from './queue.js';
+import type { ResultStore } from './result-store.js';
+
+const CHUNK_SUFFIX = /-chunk-\d+$/;
+
+/** Whether the queue still holds the job (any state). */
+export function queueHoldsJob(
+  connection: RedisClient,
+  prefix: string,
+): (jobId: string) => Promise<boolean> {
+  return async (jobId) => (await connection.exists(`${prefix}:${QUEUE_NAME}:${jobId}`)) === 1;
+}
+
+/**
+ * Removes the results of jobs the queue no longer holds. A chunk's result stays while its parent
+ * job is held, since the parent merges the chunks' results.
+ * @returns the ids whose results were removed.
+ */
+export async function sweepResults(
+  results: ResultStore,
+  jobHeld: (jobId: string) => Promise<boolean>,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const jobId of await results.list()) {
+    const parentId = jobId.replace(CHUNK_SUFFIX, '');
+    if (await jobHeld(jobId)) continue;
+    if (parentId !== jobId && (await jobHeld(parentId))) continue;
+    await results.remove(jobId);
+    removed.push(jobId);
+  }
+  return removed;
+}
