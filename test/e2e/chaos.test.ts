@@ -12,7 +12,7 @@ import { startProcess, type ServiceProcess } from '../helpers/processes.js';
 import { requireRedis, uniquePrefix } from '../helpers/redis.js';
 
 const JOBS = Number(process.env.CHAOS_JOBS ?? 60);
-const KILL_EVERY_MS = Number(process.env.CHAOS_KILL_EVERY_MS ?? 1500);
+const KILL_EVERY_MS = Number(process.env.CHAOS_KILL_EVERY_MS ?? 2000);
 const WORKERS = 2;
 
 let env: Record<string, string>;
@@ -75,7 +75,7 @@ async function submitJobs(modelId: string, ids: string[]): Promise<void> {
         method: 'kernel_shap',
         instances: [data.instances[i % data.instances.length]],
         background: data.background,
-        params: { nsamples: 4096, seed: i },
+        params: { nsamples: 2048, seed: i },
       });
     expect(res.status).toBe(202);
     ids.push(res.body.id);
