@@ -17,11 +17,32 @@ type Json = Record<string, any>;
 
 let t: TestApp;
 let spec: SpecChecker;
+/** A stored model, so that some fuzzed requests get past the model lookup. */
+let modelId: string;
 const tally = { requests: 0, status5xx: 0, byStatus: {} as Record<number, number> };
 
 beforeAll(async () => {
   t = await buildTestApp({ API_KEYS: `fuzz:${KEY}`, RATE_LIMIT_MAX: '1000000' });
   spec = await SpecChecker.load();
+  const files = modelFiles(fixtureModelDir('breast-cancer'));
+  const boundary = 'setupboundary';
+  const upload = await t.app.inject({
+    method: 'POST',
+    url: '/v1/models',
+    headers: {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      authorization: `Bearer ${KEY}`,
+    },
+    payload: multipart(
+      [
+        { field: 'model', filename: 'model.json', data: Buffer.from(files.modelJson) },
+        { field: 'weights', filename: 'weights.bin', data: files.weights.get('weights.bin')! },
+      ],
+      boundary,
+    ),
+  });
+  expect(upload.statusCode).toBe(201);
+  modelId = JSON.parse(upload.body).id;
 });
 
 afterAll(async () => {
@@ -64,7 +85,12 @@ function typedValue(schema: Json, depth: number): fc.Arbitrary<unknown> {
     case 'object': {
       const properties = (schema.properties ?? {}) as Json;
       const fields = Object.fromEntries(
-        Object.entries(properties).map(([k, v]) => [k, fromSchema(v as Json, depth + 1)]),
+        Object.entries(properties).map(([k, v]) => [
+          k,
+          k === 'modelId'
+            ? fc.oneof(fc.constant(modelId), fromSchema(v as Json, depth + 1))
+            : fromSchema(v as Json, depth + 1),
+        ]),
       );
       return fc
         .tuple(

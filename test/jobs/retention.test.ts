@@ -1,6 +1,6 @@
 // Per-job time limit and retention: a job past JOB_TIMEOUT_MS fails at once with its own code;
 // finished jobs beyond JOB_RETENTION_COUNT leave the queue, and their stored results follow.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -95,7 +95,7 @@ describe('retention', () => {
     expect(await storedResults(t)).toEqual([`${second.id}.json`]);
   });
 
-  it('keeps a chunk result while its parent job is held', async () => {
+  it('keeps a chunk result while its parent is held, and removes stale temporaries', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'gbx-sweep-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const results = new ResultStore(dir);
@@ -103,9 +103,19 @@ describe('retention', () => {
     for (const id of ['held', 'gone', 'parent-chunk-0', 'orphan-chunk-1']) {
       await results.write(id, { id });
     }
+    // Temporaries of writes cut short by a killed worker: an hour old, and one being written now.
+    const resultsDir = path.join(dir, 'results');
+    await writeFile(path.join(resultsDir, 'held.json.old.tmp'), '{');
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    await utimes(path.join(resultsDir, 'held.json.old.tmp'), anHourAgo, anHourAgo);
+    await writeFile(path.join(resultsDir, 'held.json.new.tmp'), '{');
     const held = new Set(['held', 'parent']);
     const removed = await sweepResults(results, async (id) => held.has(id));
     expect(removed.sort()).toEqual(['gone', 'orphan-chunk-1']);
-    expect((await results.list()).sort()).toEqual(['held', 'parent-chunk-0']);
+    expect((await readdir(resultsDir)).sort()).toEqual([
+      'held.json',
+      'held.json.new.tmp',
+      'parent-chunk-0.json',
+    ]);
   });
 });
