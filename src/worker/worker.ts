@@ -74,7 +74,8 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
   const metrics = deps.metrics ?? createMetrics();
   const shutdown: ShutdownState = { handingBack: false };
   const tools = { cache, compute, shutdown };
-  const worker = new Worker(QUEUE_NAME, (job, token) => processJob(deps, metrics, tools, job, token), {
+  const run = (job: Job, token?: string) => processJob(deps, metrics, tools, job, token);
+  const worker = new Worker(QUEUE_NAME, run, {
     connection: deps.connection,
     prefix: deps.config.QUEUE_PREFIX,
     concurrency: deps.config.WORKER_CONCURRENCY,

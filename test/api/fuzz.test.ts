@@ -185,24 +185,30 @@ describe('fuzzed JSON requests', () => {
         undefined,
       );
       await fc.assert(
-        fc.asyncProperty(body, contentType, auth, fc.string({ maxLength: 80 }), async (payload, type, authorization, id) => {
-          const headers: Record<string, string> = {};
-          if (type) headers['content-type'] = type;
-          if (authorization) headers.authorization = authorization;
-          const res = await t.app.inject({
-            method: op.method as 'POST',
-            url: fillPath(op.path, id),
-            headers,
-            payload,
-          });
-          checkAnswer(op.method, route, res);
-        }),
+        fc.asyncProperty(
+          body,
+          contentType,
+          auth,
+          fc.string({ maxLength: 80 }),
+          async (payload, type, authorization, id) => {
+            const headers: Record<string, string> = {};
+            if (type) headers['content-type'] = type;
+            if (authorization) headers.authorization = authorization;
+            const res = await t.app.inject({
+              method: op.method as 'POST',
+              url: fillPath(op.path, id),
+              headers,
+              payload,
+            });
+            checkAnswer(op.method, route, res);
+          },
+        ),
         { numRuns: RUNS },
       );
     }
   });
 
-  it('get a documented answer on every GET and DELETE, with fuzzed ids and query strings', async () => {
+  it('get a documented answer on every GET and DELETE, fuzzed ids and queries', async () => {
     const operations = spec.operations().filter((o) => /^(GET|DELETE) \/v1\//.test(o));
     const query = fc.dictionary(
       fc.constantFrom('status', 'type', 'modelId', 'first', 'after', 'limit', 'x'),
@@ -275,10 +281,11 @@ describe('fuzzed model uploads', () => {
         if (what === 'text') return Buffer.from(JSON.stringify(copy).slice(0, text.length * 5));
         return Buffer.from(JSON.stringify(copy));
       });
+    const weightFileName = fc.constantFrom('weights.bin', '../weights.bin', '/etc/passwd', '');
     const part = fc.oneof(
       perturbedModel.map((data) => ({ field: 'model', filename: 'model.json', data })),
       fc
-        .tuple(fc.constantFrom('weights.bin', '../weights.bin', '/etc/passwd', 'w.bin', ''), fc.nat(3))
+        .tuple(weightFileName, fc.nat(3))
         .map(([filename, cut]) => ({
           field: 'weights',
           filename,

@@ -100,6 +100,9 @@ function midJob(worker: ServiceProcess): boolean {
   return jobLines.length > 0 && jobLines[jobLines.length - 1].includes('"job started"');
 }
 
+/** What a worker logs when it finds the result of a job it takes over already stored. */
+const STORED_BEFORE = 'job result already stored; completing without running it again';
+
 const count = (id: string, msg: string) =>
   everyWorker.flatMap((w) => w.lines).filter((l) => l.includes(`"${msg}"`) && l.includes(id))
     .length;
@@ -138,7 +141,7 @@ describe('workers killed and restarted while jobs stream in', () => {
     let takenOverAfterStoring = 0;
     for (const id of ids) {
       const ranToEnd = count(id, 'job completed');
-      const foundStored = count(id, 'job result already stored; completing without running it again');
+      const foundStored = count(id, STORED_BEFORE);
       expect(ranToEnd).toBeLessThanOrEqual(1);
       expect(ranToEnd + foundStored).toBeGreaterThanOrEqual(1);
       takenOverAfterStoring += foundStored;
@@ -152,7 +155,8 @@ describe('workers killed and restarted while jobs stream in', () => {
     process.stdout.write(
       `chaos: ${ids.length} jobs, ${kills} SIGKILLs, ${everyWorker.length - WORKERS} restarts, ` +
         `${interrupted} jobs interrupted and taken over, ${takenOverAfterStoring} found stored, ` +
-        `${temporaries} temporaries left, ${ids.length - files.length} lost; median job ${durations[durations.length >> 1]} ms\n`,
+        `${temporaries} temporaries left, ${ids.length - files.length} lost; ` +
+        `median job ${durations[durations.length >> 1]} ms\n`,
     );
     expect(kills).toBeGreaterThan(0);
   });
