@@ -73,6 +73,27 @@ describe('JOB_TIMEOUT_MS', () => {
   });
 });
 
+describe('JOB_TIMEOUT_MS on activation statistics', () => {
+  it('stops the statistics job between batches once past the limit', async () => {
+    // One sample per batch: thousands of model calls, well past 200 ms.
+    const t = await appWithWorker({ JOB_TIMEOUT_MS: '200', ACTIVATION_BATCH_VALUES: '200' });
+    const modelId = await upload(t);
+    const samples = Array.from({ length: 4000 }, (_, i) => data.background[i % 20]);
+    const submitted = await request(t.app.server)
+      .post('/v1/activation-stats')
+      .send({ modelId, samples, params: { histogramBins: 8 } });
+    expect(submitted.status).toBe(202);
+    let job: Record<string, any> = {};
+    for (let i = 0; i < 600 && !['completed', 'failed'].includes(job.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = (await request(t.app.server).get(submitted.headers.location)).body;
+    }
+    expect(job.status).toBe('failed');
+    expect(job.error.code).toBe('GBX_ERR_JOB_TIMEOUT');
+    expect(job.attempts).toBe(1);
+  });
+});
+
 describe('retention', () => {
   it('puts JOB_RETENTION_SECONDS and JOB_RETENTION_COUNT on every job', () => {
     const config = loadConfig({ JOB_RETENTION_SECONDS: '120', JOB_RETENTION_COUNT: '7' });
