@@ -31,6 +31,7 @@ const catalogue = {
   GBX_ERR_INTERNAL: { status: 500, title: 'Internal error' },
   GBX_ERR_JOB_FINISHED: { status: 409, title: 'The job has already finished' },
   GBX_ERR_JOB_CANCELLED: { status: 409, title: 'The job was cancelled' },
+  GBX_ERR_JOB_TIMEOUT: { status: 422, title: 'The job ran past its time limit' },
   GBX_ERR_QUERY_TOO_DEEP: { status: 400, title: 'The GraphQL query is nested too deeply' },
   GBX_ERR_QUERY_TOO_COSTLY: { status: 400, title: 'The GraphQL query would cost too much' },
   GBX_ERR_ADMIN_UNAUTHORIZED: { status: 401, title: 'The admin key is missing or wrong' },

@@ -49,7 +49,7 @@ export const configSchema = z.object({
   BATCH_ROWS: positiveInt(65_536),
   /** Largest JSON request body, in bytes. */
   MAX_BODY_BYTES: positiveInt(64 * 1024 * 1024),
-  /** On SIGTERM a worker waits this long for running jobs, then leaves them to other workers. */
+  /** On SIGTERM a worker waits this long for running jobs, then hands them back to the queue. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   /** Most samples one activation-statistics request may carry. */
   MAX_ACTIVATION_SAMPLES: positiveInt(100_000),
@@ -79,6 +79,14 @@ export const configSchema = z.object({
   JOB_MAX_STALLED: positiveInt(2),
   /** Times a job is tried before it is marked failed. */
   JOB_ATTEMPTS: positiveInt(3),
+  /** Time one attempt of a job may run; past it the job fails, without retry. */
+  JOB_TIMEOUT_MS: positiveInt(3_600_000),
+  /** Completed and failed jobs, and their results, are removed after this many seconds. */
+  JOB_RETENTION_SECONDS: positiveInt(7 * 24 * 3600),
+  /** Most completed (and, separately, failed) jobs kept; the oldest go first. */
+  JOB_RETENTION_COUNT: positiveInt(100_000),
+  /** How often a worker removes the stored results of jobs no longer in the queue. */
+  RESULT_SWEEP_INTERVAL_MS: positiveInt(60_000),
   /** Deepest field nesting a GraphQL operation may have (fragments add no depth). */
   GRAPHQL_MAX_DEPTH: positiveInt(8),
   /** Highest cost a GraphQL operation may have (1 per field, page sizes multiply). */

@@ -142,8 +142,8 @@ export function jobOptions(config: Config, jobId: string): JobsOptions {
     jobId,
     attempts: config.JOB_ATTEMPTS,
     backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: { age: 7 * 24 * 3600 },
-    removeOnFail: { age: 7 * 24 * 3600 },
+    removeOnComplete: { age: config.JOB_RETENTION_SECONDS, count: config.JOB_RETENTION_COUNT },
+    removeOnFail: { age: config.JOB_RETENTION_SECONDS, count: config.JOB_RETENTION_COUNT },
   };
 }
 

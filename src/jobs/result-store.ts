@@ -1,6 +1,6 @@
 // Job results on disk: written once, atomically, by the worker; read by the API.
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -42,6 +42,35 @@ export class ResultStore {
     } catch {
       return false;
     }
+  }
+
+  /** Ids of the jobs with a stored result. */
+  async list(): Promise<string[]> {
+    const names = await readdir(this.dir);
+    return names
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => name.slice(0, -'.json'.length))
+      .filter((id) => ID_PATTERN.test(id));
+  }
+
+  /**
+   * Removes temporary files older than `ageMs`: a worker killed between writing a result and
+   * moving it into place leaves one behind (the job itself is completed by another worker).
+   * @returns how many were removed.
+   */
+  async removeStaleTemporaries(ageMs: number): Promise<number> {
+    const cutoff = Date.now() - ageMs;
+    let removed = 0;
+    for (const name of await readdir(this.dir)) {
+      if (!name.endsWith('.tmp')) continue;
+      const file = path.join(this.dir, name);
+      const info = await stat(file).catch(() => null);
+      if (info && info.mtimeMs < cutoff) {
+        await rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   async remove(jobId: string): Promise<void> {

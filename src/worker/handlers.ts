@@ -102,7 +102,11 @@ async function handleActivationStats(run: JobRun): Promise<JobOutcome> {
     cached,
     batchValueBudget: run.config.ACTIVATION_BATCH_VALUES,
     maxBatchRows: run.config.BATCH_ROWS,
-    onProgress: run.onProgress,
+    // Between batches: a cancellation, a hand-back on shutdown or the time limit stops the job.
+    onProgress: async (fraction) => {
+      await run.onProgress(fraction);
+      await run.checkCancelled();
+    },
   });
   return {
     result,

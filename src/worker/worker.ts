@@ -1,11 +1,12 @@
 // The queue consumer: takes jobs, runs them, stores results, reports progress and failures.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
 import { isCancellationRequested, JobCancelledError } from '../jobs/cancellation.js';
 import { encodeFailure, QUEUE_NAME, type RedisClient } from '../jobs/queue.js';
+import { queueHoldsJob, sweepResults } from '../jobs/result-retention.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
 import type { ModelStore } from '../models/store.js';
@@ -43,11 +44,38 @@ export interface RunningWorker {
 /** Progress is written to Redis at most this often. */
 const PROGRESS_INTERVAL_MS = 250;
 
+/** After the grace period, how long running jobs get to reach a batch boundary and hand back. */
+const HAND_BACK_WAIT_MS = 5000;
+
+/** Thrown between model batches by a job past JOB_TIMEOUT_MS. */
+function timeoutError(timeoutMs: number): GlassboxError {
+  return new GlassboxError(
+    'GBX_ERR_JOB_TIMEOUT',
+    `the job ran past its time limit JOB_TIMEOUT_MS (${timeoutMs} ms)`,
+  );
+}
+
+/** Thrown between model batches once the worker is shutting down and hands its jobs back. */
+class JobHandedBackError extends Error {
+  constructor() {
+    super('the worker is shutting down and hands the job back');
+    this.name = 'JobHandedBackError';
+  }
+}
+
+/** Shared by a worker's jobs: set when the grace period of a shutdown has run out. */
+interface ShutdownState {
+  handingBack: boolean;
+}
+
 export function startWorker(deps: WorkerDeps): RunningWorker {
   const cache = new ModelCache(deps.models, deps.config.MODEL_CACHE_BYTES);
   const { compute, ready } = startCompute(deps);
   const metrics = deps.metrics ?? createMetrics();
-  const worker = new Worker(QUEUE_NAME, (job) => processJob(deps, metrics, { cache, compute }, job), {
+  const shutdown: ShutdownState = { handingBack: false };
+  const tools = { cache, compute, shutdown };
+  const run = (job: Job, token?: string) => processJob(deps, metrics, tools, job, token);
+  const worker = new Worker(QUEUE_NAME, run, {
     connection: deps.connection,
     prefix: deps.config.QUEUE_PREFIX,
     concurrency: deps.config.WORKER_CONCURRENCY,
@@ -59,6 +87,7 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
     deps.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock');
   });
   worker.on('error', (err) => deps.logger.error({ err }, 'worker error'));
+  const sweeper = startResultSweeper(deps);
 
   return {
     worker,
@@ -67,19 +96,50 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
     ready,
     metrics,
     close: async () => {
-      // A job still running after the grace period is abandoned: its lock lapses and another
-      // worker takes it up, so nothing accepted is lost.
-      const grace = new Promise<'late'>((resolve) => {
-        setTimeout(() => resolve('late'), deps.config.SHUTDOWN_GRACE_MS).unref();
-      });
-      if ((await Promise.race([worker.close(), grace])) === 'late') {
-        deps.logger.warn({ graceMs: deps.config.SHUTDOWN_GRACE_MS }, 'jobs left to other workers');
-        await worker.close(true);
+      clearInterval(sweeper);
+      // Jobs still running after the grace period stop at their next model batch and go back to
+      // the wait list for another worker. One that does not stop in time is abandoned: its lock
+      // lapses and another worker takes it up, so nothing accepted is lost either way.
+      const closed = worker.close();
+      if ((await settleWithin(closed, deps.config.SHUTDOWN_GRACE_MS)) === 'late') {
+        shutdown.handingBack = true;
+        deps.logger.info({ graceMs: deps.config.SHUTDOWN_GRACE_MS }, 'handing running jobs back');
+        if ((await settleWithin(closed, HAND_BACK_WAIT_MS)) === 'late') {
+          deps.logger.warn('jobs left to other workers once their locks lapse');
+          await worker.close(true);
+        }
       }
       await compute.close();
       await cache.clear();
     },
   };
+}
+
+/** Removes, now and then, the stored results of jobs retention has removed from the queue. */
+function startResultSweeper(deps: WorkerDeps): NodeJS.Timeout {
+  const jobHeld = queueHoldsJob(deps.connection, deps.config.QUEUE_PREFIX);
+  const sweep = async () => {
+    const removed = await sweepResults(deps.results, jobHeld);
+    if (removed.length > 0) deps.logger.info({ removed: removed.length }, 'old results removed');
+  };
+  const timer = setInterval(() => {
+    sweep().catch((err) => deps.logger.warn({ err }, 'result sweep failed'));
+  }, deps.config.RESULT_SWEEP_INTERVAL_MS);
+  timer.unref();
+  return timer;
+}
+
+/** Waits for `work` at most `ms` milliseconds. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<'done' | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => 'done' as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** One compute thread per concurrency slot, or the main thread when threads are off. */
@@ -112,13 +172,15 @@ function startCompute(deps: WorkerDeps): { compute: ExplanationCompute; ready: P
 interface JobTools {
   cache: ModelCache;
   compute: ExplanationCompute;
+  shutdown: ShutdownState;
 }
 
 async function processJob(
   deps: WorkerDeps,
   metrics: Metrics,
-  tools: JobTools,
+  { shutdown, ...tools }: JobTools,
   job: Job,
+  token: string | undefined,
 ): Promise<{ stored: true }> {
   const log = deps.logger.child({ jobId: job.id, type: job.name, modelId: modelIdOf(job) });
   const started = Date.now();
@@ -135,7 +197,8 @@ async function processJob(
   try {
     const handler = JOB_HANDLERS[job.name];
     if (!handler) throw new GlassboxError('GBX_ERR_UNSUPPORTED', `unknown job type ${job.name}`);
-    const checkCancelled = cancellationCheck(deps, job);
+    const deadline = started + deps.config.JOB_TIMEOUT_MS;
+    const checkCancelled = cancellationCheck(deps, job, shutdown, deadline);
     await checkCancelled();
     const tensorsBefore = tf.memory().numTensors;
     const outcome = await handler({
@@ -146,6 +209,7 @@ async function processJob(
       onProgress: throttledProgress(job),
       checkCancelled,
     });
+    if (shutdown.handingBack) throw new JobHandedBackError();
     await deps.results.write(job.id as string, outcome.result);
     const durationMs = Date.now() - started;
     recordCompletedJob(metrics, {
@@ -169,6 +233,12 @@ async function processJob(
     );
     return { stored: true };
   } catch (err) {
+    if (err instanceof JobHandedBackError) {
+      // Back to the wait list with its lock released; the attempt is not counted.
+      await job.moveToWait(token);
+      log.info({ attempt, durationMs: Date.now() - started }, 'job handed back');
+      throw new WaitingError();
+    }
     const jobError = asJobError(err, log);
     const ended = { attempt, durationMs: Date.now() - started };
     if (err instanceof JobCancelledError) {
@@ -215,10 +285,22 @@ function throttledProgress(job: Job): (fraction: number) => Promise<void> {
   };
 }
 
-/** Reads the job's cancellation flag; one Redis read per call, made between model batches. */
-function cancellationCheck(deps: WorkerDeps, job: Job): () => Promise<void> {
+/**
+ * Reads the job's cancellation flag (one Redis read per call, made between model batches), and
+ * stops the job when the worker is handing its jobs back or the job is past its deadline.
+ * Limitation: a job stops at a batch boundary, because a model call cannot be interrupted; one
+ * batch longer than JOB_TIMEOUT_MS runs to its end first.
+ */
+function cancellationCheck(
+  deps: WorkerDeps,
+  job: Job,
+  shutdown: ShutdownState,
+  deadline: number,
+): () => Promise<void> {
   const jobId = job.id as string;
   return async () => {
+    if (shutdown.handingBack) throw new JobHandedBackError();
+    if (Date.now() > deadline) throw timeoutError(deps.config.JOB_TIMEOUT_MS);
     if (await isCancellationRequested(deps.connection, deps.config.QUEUE_PREFIX, jobId)) {
       throw new JobCancelledError(jobId);
     }

@@ -1,0 +1,106 @@
+// SIGTERM on a worker with a job running: past a short grace period it hands the job back and
+// exits 0; no job is left active, and another worker completes it exactly once.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { startProcess, type ServiceProcess } from '../helpers/processes.js';
+import { requireRedis, uniquePrefix } from '../helpers/redis.js';
+
+let env: Record<string, string>;
+let api: ServiceProcess;
+let baseUrl: string;
+let storeDir: string;
+const workers: ServiceProcess[] = [];
+
+beforeAll(async () => {
+  storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-sigterm-'));
+  env = {
+    REDIS_URL: await requireRedis(),
+    STORE_DIR: storeDir,
+    QUEUE_PREFIX: uniquePrefix('sigterm'),
+    PORT: '0',
+    TFJS_BACKEND: 'wasm',
+    JOB_LOCK_DURATION_MS: '4000',
+    JOB_STALLED_INTERVAL_MS: '1000',
+    SHUTDOWN_GRACE_MS: '300',
+  };
+  api = startProcess('api', env);
+  baseUrl = (await api.waitFor((l) => l.msg === 'api listening')).address as string;
+});
+
+afterAll(async () => {
+  await Promise.all([api?.stop(), ...workers.map((w) => w.stop('SIGKILL'))]);
+  if (storeDir) await rm(storeDir, { recursive: true, force: true });
+});
+
+async function startWorker(): Promise<ServiceProcess> {
+  const worker = startProcess('worker', env);
+  workers.push(worker);
+  await worker.waitFor((l) => l.msg === 'worker started');
+  return worker;
+}
+
+async function submitLongJob(): Promise<string> {
+  const data = fixtureData('breast-cancer');
+  const files = modelFiles(fixtureModelDir('breast-cancer'));
+  const model = await request(baseUrl)
+    .post('/v1/models')
+    .attach('model', Buffer.from(files.modelJson), 'model.json')
+    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+  expect(model.status).toBe(201);
+  // About 4 million model rows: seconds of compute, far longer than the grace period.
+  const job = await request(baseUrl)
+    .post('/v1/explanations')
+    .send({
+      modelId: model.body.id,
+      method: 'kernel_shap',
+      instances: data.instances.slice(0, 5),
+      background: data.background,
+      params: { nsamples: 8192, seed: 5 },
+    });
+  expect(job.status).toBe(202);
+  return job.body.id;
+}
+
+async function poll(
+  jobId: string,
+  until: (job: Record<string, any>) => boolean,
+): Promise<Record<string, any>> {
+  for (let i = 0; i < 1200; i++) {
+    const res = await request(baseUrl).get(`/v1/jobs/${jobId}`);
+    if (until(res.body)) return res.body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`job ${jobId} never reached the expected state`);
+}
+
+const linesFor = (worker: ServiceProcess, jobId: string, msg: string) =>
+  worker.lines.filter((l) => l.includes(`"${msg}"`) && l.includes(jobId));
+
+describe('a worker stopped with SIGTERM mid-job', () => {
+  it('hands the job back, exits 0, and another worker completes it once', async () => {
+    const first = await startWorker();
+    const jobId = await submitLongJob();
+    await poll(jobId, (j) => j.status === 'running' && j.progress > 0.05);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    expect(linesFor(first, jobId, 'job handed back')).toHaveLength(1);
+
+    // Handed back, not left active: it waits for the next worker, with no attempt used up.
+    const waiting = await poll(jobId, (j) => j.status !== 'running');
+    expect(waiting.status).toBe('queued');
+
+    const second = await startWorker();
+    const done = await poll(jobId, (j) => j.status === 'completed' || j.status === 'failed');
+    expect(done.status).toBe('completed');
+    expect(done.attempts).toBe(1);
+    expect(linesFor(first, jobId, 'job completed')).toHaveLength(0);
+    expect(linesFor(second, jobId, 'job completed')).toHaveLength(1);
+    const files = (await readdir(path.join(storeDir, 'results'))).filter((f) =>
+      f.startsWith(jobId),
+    );
+    expect(files).toEqual([`${jobId}.json`]);
+  });
+});
