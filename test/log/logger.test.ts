@@ -26,7 +26,7 @@ describe('createLogger', () => {
   it('redacts authorization headers and cookies', () => {
     const log = captureLog();
     log.logger.info(
-      { req: { headers: { authorization: 'Bearer s3cret-value', cookie: 'session=abc123' } } },
+      { req: { headers: { authorization: 'Bearer s3cret-value', cookie: 'sid=abc123' } } },
       'request',
     );
     const [line] = log.lines();
