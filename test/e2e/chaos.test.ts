@@ -2,67 +2,43 @@
 // over. Every accepted job must complete, with one stored result, and no job may run to the end
 // twice. CHAOS_JOBS sets the number of jobs (60 here keeps the suite quick; the README gives a
 // larger run), CHAOS_KILL_EVERY_MS the pause between kills.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
-import { startProcess, type ServiceProcess } from '../helpers/processes.js';
-import { requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import type { ServiceProcess } from '../helpers/processes.js';
+import { startServiceCluster, type ServiceCluster } from '../helpers/service-cluster.js';
 
 const JOBS = Number(process.env.CHAOS_JOBS ?? 60);
 const KILL_EVERY_MS = Number(process.env.CHAOS_KILL_EVERY_MS ?? 2000);
 const WORKERS = 2;
 
-let env: Record<string, string>;
-let api: ServiceProcess;
+let cluster: ServiceCluster;
 let baseUrl: string;
 let storeDir: string;
 const workers: ServiceProcess[] = [];
-const everyWorker: ServiceProcess[] = [];
 
 beforeAll(async () => {
-  storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-chaos-'));
-  env = {
-    REDIS_URL: await requireRedis(),
-    STORE_DIR: storeDir,
-    QUEUE_PREFIX: uniquePrefix('chaos'),
-    PORT: '0',
-    TFJS_BACKEND: 'wasm',
+  cluster = await startServiceCluster('chaos', {
     RATE_LIMIT_MAX: '100000',
     // Short locks so that a killed worker's job is taken over within seconds; a job may be taken
     // over as often as the kills demand.
     JOB_LOCK_DURATION_MS: '2000',
     JOB_STALLED_INTERVAL_MS: '1000',
     JOB_MAX_STALLED: '1000',
-  };
-  api = startProcess('api', env);
-  baseUrl = (await api.waitFor((l) => l.msg === 'api listening')).address as string;
+  });
+  ({ baseUrl, storeDir } = cluster);
 });
 
-afterAll(async () => {
-  await Promise.all([api?.stop(), ...workers.map((w) => w.stop('SIGKILL'))]);
-  if (storeDir) await rm(storeDir, { recursive: true, force: true });
-});
+afterAll(async () => cluster?.close());
 
 /** Starts a worker; it joins `workers` (the ones that may be killed) once it takes jobs. */
 async function startWorker(): Promise<void> {
-  const worker = startProcess('worker', env);
-  everyWorker.push(worker);
-  await worker.waitFor((l) => l.msg === 'worker started');
-  workers.push(worker);
+  workers.push(await cluster.startWorker());
 }
 
-async function uploadModel(): Promise<string> {
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const model = await request(baseUrl)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
-  expect(model.status).toBe(201);
-  return model.body.id;
-}
+const uploadModel = () => cluster.uploadModel();
 
 /** Submits the jobs one after another, each a fraction of a second of compute. */
 async function submitJobs(modelId: string, ids: string[]): Promise<void> {
@@ -104,7 +80,7 @@ function midJob(worker: ServiceProcess): boolean {
 const STORED_BEFORE = 'job result already stored; completing without running it again';
 
 const count = (id: string, msg: string) =>
-  everyWorker.flatMap((w) => w.lines).filter((l) => l.includes(`"${msg}"`) && l.includes(id))
+  cluster.processes.flatMap((w) => w.lines).filter((l) => l.includes(`"${msg}"`) && l.includes(id))
     .length;
 
 describe('workers killed and restarted while jobs stream in', () => {
@@ -146,14 +122,14 @@ describe('workers killed and restarted while jobs stream in', () => {
       expect(ranToEnd + foundStored).toBeGreaterThanOrEqual(1);
       takenOverAfterStoring += foundStored;
     }
-    const durations = everyWorker
+    const durations = cluster.processes
       .flatMap((w) => w.lines)
       .filter((l) => l.includes('"job completed"'))
       .map((l) => JSON.parse(l).durationMs as number)
       .sort((a, b) => a - b);
     const interrupted = ids.filter((id) => count(id, 'job started') > 1).length;
     process.stdout.write(
-      `chaos: ${ids.length} jobs, ${kills} SIGKILLs, ${everyWorker.length - WORKERS} restarts, ` +
+      `chaos: ${ids.length} jobs, ${kills} SIGKILLs, ${cluster.processes.length - WORKERS} restarts, ` +
         `${interrupted} jobs interrupted and taken over, ${takenOverAfterStoring} found stored, ` +
         `${temporaries} temporaries left, ${ids.length - files.length} lost; ` +
         `median job ${durations[durations.length >> 1]} ms\n`,

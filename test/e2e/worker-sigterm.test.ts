@@ -1,61 +1,38 @@
 // SIGTERM on a worker with a job running: past a short grace period it hands the job back and
 // exits 0; no job is left active, and another worker completes it exactly once.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
-import { startProcess, type ServiceProcess } from '../helpers/processes.js';
-import { requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import type { ServiceProcess } from '../helpers/processes.js';
+import { startServiceCluster, type ServiceCluster } from '../helpers/service-cluster.js';
 
-let env: Record<string, string>;
-let api: ServiceProcess;
+let cluster: ServiceCluster;
 let baseUrl: string;
 let storeDir: string;
-const workers: ServiceProcess[] = [];
 
 beforeAll(async () => {
-  storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-sigterm-'));
-  env = {
-    REDIS_URL: await requireRedis(),
-    STORE_DIR: storeDir,
-    QUEUE_PREFIX: uniquePrefix('sigterm'),
-    PORT: '0',
-    TFJS_BACKEND: 'wasm',
+  cluster = await startServiceCluster('sigterm', {
     JOB_LOCK_DURATION_MS: '4000',
     JOB_STALLED_INTERVAL_MS: '1000',
     SHUTDOWN_GRACE_MS: '300',
-  };
-  api = startProcess('api', env);
-  baseUrl = (await api.waitFor((l) => l.msg === 'api listening')).address as string;
+  });
+  ({ baseUrl, storeDir } = cluster);
 });
 
-afterAll(async () => {
-  await Promise.all([api?.stop(), ...workers.map((w) => w.stop('SIGKILL'))]);
-  if (storeDir) await rm(storeDir, { recursive: true, force: true });
-});
+afterAll(async () => cluster?.close());
 
-async function startWorker(): Promise<ServiceProcess> {
-  const worker = startProcess('worker', env);
-  workers.push(worker);
-  await worker.waitFor((l) => l.msg === 'worker started');
-  return worker;
-}
+const startWorker = () => cluster.startWorker();
 
 async function submitLongJob(): Promise<string> {
   const data = fixtureData('breast-cancer');
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const model = await request(baseUrl)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
-  expect(model.status).toBe(201);
+  const modelId = await cluster.uploadModel();
   // About 4 million model rows: seconds of compute, far longer than the grace period.
   const job = await request(baseUrl)
     .post('/v1/explanations')
     .send({
-      modelId: model.body.id,
+      modelId,
       method: 'kernel_shap',
       instances: data.instances.slice(0, 5),
       background: data.background,
