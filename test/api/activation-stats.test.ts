@@ -16,6 +16,7 @@ import {
 } from '../helpers/fixtures.js';
 import { breastCancerGraphModel } from '../helpers/graph-model.js';
 import { columnMoments } from '../helpers/stats.js';
+import { pollJob } from '../helpers/jobs.js';
 
 const BN = 'batch_normalization_BatchNormalization1';
 const meta = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'wine-bn', 'meta.json'), 'utf8'));
@@ -58,15 +59,6 @@ function submit(body: unknown) {
     .send(body as object);
 }
 
-async function completed(location: string): Promise<Record<string, any>> {
-  for (let i = 0; i < 600; i++) {
-    const res = await request(t.app.server).get(location);
-    if (res.body.status === 'completed' || res.body.status === 'failed') return res.body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('job did not finish in 60 s');
-}
-
 describe('POST /v1/activation-stats', () => {
   it('runs a job whose BN drift matches the training statistics', async () => {
     const k = 4;
@@ -77,7 +69,7 @@ describe('POST /v1/activation-stats', () => {
     expect(res.status).toBe(202);
     expect(res.body.type).toBe('activation-stats');
     expect(res.headers.location).toBe(`/v1/jobs/${res.body.id}`);
-    const job = await completed(res.headers.location);
+    const job = await pollJob(t.app.server, res.headers.location);
     expect(job.status).toBe('completed');
 
     const result = job.result;
@@ -110,7 +102,7 @@ describe('POST /v1/activation-stats', () => {
       layers: ['dense_Dense2'],
     });
     expect(res.status).toBe(202);
-    const job = await completed(res.headers.location);
+    const job = await pollJob(t.app.server, res.headers.location);
     expect(job.result.layers.map((l: { name: string }) => l.name)).toEqual(['dense_Dense2']);
   });
 
@@ -182,7 +174,7 @@ describe('activation statistics of a GraphModel', () => {
     const instances = fixtureData('breast-cancer').instances;
     const res = await submit({ modelId: uploaded.body.id, samples: instances });
     expect(res.status).toBe(202);
-    const job = await completed(res.headers.location);
+    const job = await pollJob(t.app.server, res.headers.location);
     expect(job.status).toBe('completed');
 
     const names = job.result.layers.map((l: { name: string }) => l.name);

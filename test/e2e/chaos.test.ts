@@ -128,8 +128,9 @@ describe('workers killed and restarted while jobs stream in', () => {
       .map((l) => JSON.parse(l).durationMs as number)
       .sort((a, b) => a - b);
     const interrupted = ids.filter((id) => count(id, 'job started') > 1).length;
+    const restarts = cluster.processes.length - WORKERS;
     process.stdout.write(
-      `chaos: ${ids.length} jobs, ${kills} SIGKILLs, ${cluster.processes.length - WORKERS} restarts, ` +
+      `chaos: ${ids.length} jobs, ${kills} SIGKILLs, ${restarts} restarts, ` +
         `${interrupted} jobs interrupted and taken over, ${takenOverAfterStoring} found stored, ` +
         `${temporaries} temporaries left, ${ids.length - files.length} lost; ` +
         `median job ${durations[durations.length >> 1]} ms\n`,

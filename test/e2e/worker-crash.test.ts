@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureData } from '../helpers/fixtures.js';
 import type { ServiceProcess } from '../helpers/processes.js';
 import { startServiceCluster, type ServiceCluster } from '../helpers/service-cluster.js';
+import { isDone, pollJob, type JobBody } from '../helpers/jobs.js';
 
 const LOCK_MS = 2000;
 let cluster: ServiceCluster;
@@ -48,20 +49,11 @@ async function submitLongJob(nsamples = 8192): Promise<string> {
   return job.body.id;
 }
 
-async function poll(
-  jobId: string,
-  until: (job: Record<string, any>) => boolean,
-): Promise<Record<string, any>> {
-  for (let i = 0; i < 1200; i++) {
-    const res = await request(baseUrl).get(`/v1/jobs/${jobId}`);
-    if (until(res.body)) return res.body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${jobId} never reached the expected state`);
-}
-
 const completions = (worker: ServiceProcess, jobId: string) =>
   worker.lines.filter((l) => l.includes('"job completed"') && l.includes(jobId)).length;
+
+const poll = (jobId: string, until: (job: JobBody) => boolean) =>
+  pollJob(baseUrl, `/v1/jobs/${jobId}`, until, 120_000);
 
 describe('a worker killed mid-job', () => {
   it('leaves the job to another worker, which completes it and stores the result once', async () => {
@@ -72,7 +64,7 @@ describe('a worker killed mid-job', () => {
     expect(await first.stop('SIGKILL')).toBeNull();
 
     const second = await startWorker();
-    const done = await poll(jobId, (j) => j.status === 'completed' || j.status === 'failed');
+    const done = await poll(jobId, isDone);
     expect(done.status).toBe('completed');
     expect(completions(first, jobId)).toBe(0);
     expect(completions(second, jobId)).toBe(1);
@@ -96,7 +88,7 @@ describe('a worker killed mid-job', () => {
     await workers[workers.length - 1].stop();
     const worker = await startWorker({ JOB_LOCK_DURATION_MS: String(lockMs) });
     const jobId = await submitLongJob(49_152);
-    const done = await poll(jobId, (j) => j.status === 'completed' || j.status === 'failed');
+    const done = await poll(jobId, isDone);
     expect(done.status).toBe('completed');
     const line = JSON.parse(
       worker.lines.find((l) => l.includes('"job completed"') && l.includes(jobId))!,

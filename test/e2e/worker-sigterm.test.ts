@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureData } from '../helpers/fixtures.js';
 import type { ServiceProcess } from '../helpers/processes.js';
 import { startServiceCluster, type ServiceCluster } from '../helpers/service-cluster.js';
+import { isDone, pollJob, type JobBody } from '../helpers/jobs.js';
 
 let cluster: ServiceCluster;
 let baseUrl: string;
@@ -42,17 +43,8 @@ async function submitLongJob(): Promise<string> {
   return job.body.id;
 }
 
-async function poll(
-  jobId: string,
-  until: (job: Record<string, any>) => boolean,
-): Promise<Record<string, any>> {
-  for (let i = 0; i < 1200; i++) {
-    const res = await request(baseUrl).get(`/v1/jobs/${jobId}`);
-    if (until(res.body)) return res.body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${jobId} never reached the expected state`);
-}
+const poll = (jobId: string, until: (job: JobBody) => boolean) =>
+  pollJob(baseUrl, `/v1/jobs/${jobId}`, until, 120_000);
 
 const linesFor = (worker: ServiceProcess, jobId: string, msg: string) =>
   worker.lines.filter((l) => l.includes(`"${msg}"`) && l.includes(jobId));
@@ -70,7 +62,7 @@ describe('a worker stopped with SIGTERM mid-job', () => {
     expect(waiting.status).toBe('queued');
 
     const second = await startWorker();
-    const done = await poll(jobId, (j) => j.status === 'completed' || j.status === 'failed');
+    const done = await poll(jobId, isDone);
     expect(done.status).toBe('completed');
     expect(done.attempts).toBe(1);
     expect(linesFor(first, jobId, 'job completed')).toHaveLength(0);

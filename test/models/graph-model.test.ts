@@ -7,6 +7,7 @@ import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { fixtureData, fixtureOracle } from '../helpers/fixtures.js';
 import { breastCancerGraphModel } from '../helpers/graph-model.js';
+import { isDone, pollJob } from '../helpers/jobs.js';
 
 let t: TestApp;
 let worker: RunningWorker;
@@ -27,15 +28,6 @@ afterAll(async () => {
   await worker?.close();
   await t?.close();
 });
-
-async function poll(location: string) {
-  for (let i = 0; i < 300; i++) {
-    const res = await request(t.app.server).get(location);
-    if (res.body.status === 'completed' || res.body.status === 'failed') return res.body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('job did not finish');
-}
 
 describe('a GraphModel', () => {
   it('is described from its graph and explained like the LayersModel it mirrors', async () => {
@@ -64,7 +56,7 @@ describe('a GraphModel', () => {
         params: { nsamples: 4096, seed: 5 },
       });
     expect(submitted.status).toBe(202);
-    const job = await poll(submitted.headers.location);
+    const job = await pollJob(t.app.server, submitted.headers.location, isDone, 30_000);
     expect(job.status).toBe('completed');
 
     let sum = 0;
