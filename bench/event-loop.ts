@@ -10,7 +10,7 @@ import { ResultStore } from '../src/jobs/result-store.js';
 import { createLogger } from '../src/log/logger.js';
 import { startWorker } from '../src/worker/worker.js';
 import { storeFixtureModels } from '../test/helpers/model-store.js';
-import { benchEnv, breastCancerRequest, median, type Figure } from './common.js';
+import { benchEnv, breastCancerPayload, median, type Figure } from './common.js';
 
 const INSTANCES = 6;
 
@@ -45,7 +45,7 @@ async function measure(mode: 'on' | 'off'): Promise<LoopDelay> {
     await events.waitUntilReady();
     const id = fixtures.ids['breast-cancer'];
     const run = async (instances: number) => {
-      const job = await queue.add(JOB_NAMES.EXPLANATION, breastCancerRequest(id, instances));
+      const job = await queue.add(JOB_NAMES.EXPLANATION, breastCancerPayload(id, instances));
       await job.waitUntilFinished(events);
     };
     await run(1);

@@ -1,5 +1,6 @@
 // Memory over 500 jobs in one worker: process RSS and the compute thread's tensor count before
 // and after (target: flat).
+import { OPEN_TENANT } from '../src/auth/principal.js';
 import { QueueEvents } from 'bullmq';
 import { loadConfig } from '../src/config/index.js';
 import { createJobQueue, createRedis, JOB_NAMES } from '../src/jobs/queue.js';
@@ -39,6 +40,7 @@ export async function benchMemory(): Promise<Figure[]> {
     const name = i % 2 ? 'wine' : 'breast-cancer';
     const data = fixtureData(name);
     return {
+      tenant: OPEN_TENANT,
       modelId: fixtures.ids[name],
       method: 'kernel_shap' as const,
       instances: data.instances.slice(i % 10, (i % 10) + 2),

@@ -51,11 +51,8 @@ export async function linkedOutputs(
   rows: Float32Array,
   rowCount: number,
 ): Promise<Float64Array> {
-  const out = await runModel(ctx, rows, rowCount);
-  if (ctx.link !== 'identity') {
-    for (let i = 0; i < out.length; i++) out[i] = applyLink(ctx.link, out[i]);
-  }
-  return out;
+  const out = Float64Array.from(await runModel(ctx, rows, rowCount));
+  return linkInPlace(ctx.link, out);
 }
 
 /**
@@ -65,7 +62,7 @@ export async function linkedOutputs(
 export async function backgroundMean(ctx: EvaluationContext, bg: Background): Promise<Float64Array> {
   const raw = await runModel(ctx, bg.rows, bg.count);
   const mean = new Float64Array(ctx.outputCount);
-  accumulateMean(raw, 0, bg, ctx.outputCount, mean, 0);
+  blockMeans(raw, normalizedWeights(bg), ctx.outputCount, 1, mean);
   return linkInPlace(ctx.link, mean);
 }
 
@@ -96,84 +93,169 @@ export async function coalitionValues(
   const k = ctx.outputCount;
   const values = new Float64Array(coalitionCount * k);
   const perBatch = Math.max(1, Math.floor(ctx.batchRows / bg.count));
+  const writer = new MaskedRowWriter(instance, bg, features, masks);
   // One buffer for every batch: fresh multi-megabyte arrays per batch cost more in garbage
   // collection than the rest of the JavaScript around the model.
   const scratch = new Float32Array(Math.min(perBatch, coalitionCount) * bg.count * bg.width);
+  const weights = normalizedWeights(bg);
   for (let start = 0; start < coalitionCount; start += perBatch) {
     const end = Math.min(coalitionCount, start + perBatch);
-    const rows = maskedRows(instance, bg, features, masks, start, end, scratch);
+    const rows = writer.write(start, end, scratch);
     const raw = await runModel(ctx, rows, (end - start) * bg.count);
-    for (let c = start; c < end; c++) {
-      accumulateMean(raw, (c - start) * bg.count * k, bg, k, values, c * k);
-    }
+    blockMeans(raw, weights, k, end - start, values.subarray(start * k, end * k));
   }
   return linkInPlace(ctx.link, values);
 }
 
+const EMPTY = -1;
+const FULL = -2;
+
 /**
- * Rows for coalitions [start, end): background copies with coalition features from the
- * instance, written into the front of `scratch`.
+ * Writes masked rows, one block of background rows per coalition. Each block starts as a copy of
+ * whichever is nearest among the plain background, the background with every feature from the
+ * instance, and the block just written; then only the columns that differ are rewritten. Every
+ * way gives the same rows: this only saves writes.
  */
-function maskedRows(
-  instance: ArrayLike<number>,
-  bg: Background,
-  features: number[],
-  masks: Uint8Array,
-  start: number,
-  end: number,
-  scratch: Float32Array,
-): Float32Array {
-  const m = features.length;
-  const block = bg.count * bg.width;
-  const rows = scratch.subarray(0, (end - start) * block);
-  for (let c = start; c < end; c++) {
-    const offset = (c - start) * block;
-    rows.set(bg.rows, offset);
+class MaskedRowWriter {
+  private readonly block: number;
+  /** The background with every one of `features` set to the instance's value. */
+  private readonly filled: Float32Array;
+  private readonly values: Float32Array;
+
+  constructor(
+    instance: ArrayLike<number>,
+    private readonly bg: Background,
+    private readonly features: number[],
+    private readonly masks: Uint8Array,
+  ) {
+    this.block = bg.count * bg.width;
+    this.values = Float32Array.from(features, (f) => instance[f]);
+    this.filled = bg.rows.slice();
+    for (let j = 0; j < features.length; j++) this.setColumn(this.filled, 0, j, this.values[j]);
+  }
+
+  /** Rows for coalitions [start, end), written into the front of `scratch`. */
+  write(start: number, end: number, scratch: Float32Array): Float32Array {
+    const m = this.features.length;
+    const masks = this.masks;
+    const rows = scratch.subarray(0, (end - start) * this.block);
+    for (let c = start; c < end; c++) {
+      let size = 0;
+      let changed = 0;
+      for (let j = c * m; j < (c + 1) * m; j++) {
+        size += masks[j];
+        if (c > start) changed += masks[j] ^ masks[j - m];
+      }
+      const offset = (c - start) * this.block;
+      if (c > start && changed < Math.min(size, m - size)) {
+        rows.copyWithin(offset, offset - this.block, offset);
+        this.rewrite(rows, offset, c, c - 1);
+      } else if (size <= m - size) {
+        rows.set(this.bg.rows, offset);
+        this.rewrite(rows, offset, c, EMPTY);
+      } else {
+        rows.set(this.filled, offset);
+        this.rewrite(rows, offset, c, FULL);
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Rewrites the columns where coalition c differs from `source`: a coalition index, EMPTY (the
+   * plain background) or FULL (every feature from the instance).
+   */
+  private rewrite(rows: Float32Array, offset: number, c: number, source: number): void {
+    const m = this.features.length;
+    const masks = this.masks;
     for (let j = 0; j < m; j++) {
-      if (masks[c * m + j] === 0) continue;
-      const f = features[j];
-      const value = instance[f];
-      for (let r = 0; r < bg.count; r++) rows[offset + r * bg.width + f] = value;
+      const wanted = masks[c * m + j];
+      const present = source === EMPTY ? 0 : source === FULL ? 1 : masks[source * m + j];
+      if (wanted === present) continue;
+      if (wanted === 1) this.setColumn(rows, offset, j, this.values[j]);
+      else this.copyBackgroundColumn(rows, offset, j);
     }
   }
-  return rows;
-}
 
-function accumulateMean(
-  linked: ArrayLike<number>,
-  from: number,
-  bg: Background,
-  k: number,
-  target: Float64Array,
-  at: number,
-): void {
-  let total = 0;
-  for (let r = 0; r < bg.count; r++) {
-    const w = bg.weights ? bg.weights[r] : 1;
-    total += w;
-    for (let o = 0; o < k; o++) target[at + o] += w * linked[from + r * k + o];
+  private setColumn(rows: Float32Array, offset: number, j: number, value: number): void {
+    const { width, count } = this.bg;
+    const end = offset + count * width;
+    for (let i = offset + this.features[j]; i < end; i += width) rows[i] = value;
   }
-  for (let o = 0; o < k; o++) target[at + o] /= total;
+
+  private copyBackgroundColumn(rows: Float32Array, offset: number, j: number): void {
+    const { width, count } = this.bg;
+    const source = this.bg.rows;
+    const end = count * width;
+    for (let i = this.features[j]; i < end; i += width) rows[offset + i] = source[i];
+  }
 }
 
+/** Background weights scaled to sum to 1; uniform when the background has none. */
+function normalizedWeights(bg: Background): Float64Array {
+  const weights = bg.weights ? Float64Array.from(bg.weights) : new Float64Array(bg.count).fill(1);
+  let total = 0;
+  for (let r = 0; r < bg.count; r++) total += weights[r];
+  for (let r = 0; r < bg.count; r++) weights[r] /= total;
+  return weights;
+}
+
+/**
+ * Weighted means of consecutive blocks of background rows.
+ * @param raw - blocks × weights.length rows of k outputs.
+ * @param target - blocks × k means.
+ */
+function blockMeans(
+  raw: ArrayLike<number>,
+  weights: Float64Array,
+  k: number,
+  blocks: number,
+  target: Float64Array,
+): void {
+  const rowsPerBlock = weights.length;
+  for (let b = 0; b < blocks; b++) {
+    for (let o = 0; o < k; o++) {
+      let sum = 0;
+      let at = b * rowsPerBlock * k + o;
+      for (let r = 0; r < rowsPerBlock; r++, at += k) sum += weights[r] * raw[at];
+      target[b * k + o] = sum;
+    }
+  }
+}
+
+/**
+ * Runs the model on `rowCount` rows in calls of at most `ctx.batchRows`.
+ * @returns rowCount × outputCount outputs, row-major.
+ */
 async function runModel(
   ctx: EvaluationContext,
   rows: Float32Array,
   rowCount: number,
-): Promise<Float64Array> {
-  const width = rowCount === 0 ? 0 : rows.length / rowCount;
+): Promise<ArrayLike<number>> {
+  if (rowCount <= ctx.batchRows) return evaluateChecked(ctx, rows, rowCount);
+  const width = rows.length / rowCount;
   const out = new Float64Array(rowCount * ctx.outputCount);
   for (let start = 0; start < rowCount; start += ctx.batchRows) {
     const end = Math.min(rowCount, start + ctx.batchRows);
-    const result = await ctx.evaluate(rows.subarray(start * width, end * width), end - start);
-    if (result.length !== (end - start) * ctx.outputCount) {
-      throw new Error(
-        `model returned ${result.length} values for ${end - start} rows of ${ctx.outputCount} outputs`,
-      );
-    }
-    out.set(result, start * ctx.outputCount);
-    ctx.modelEvaluations += end - start;
-    await ctx.onRows?.(end - start);
+    const part = rows.subarray(start * width, end * width);
+    out.set(await evaluateChecked(ctx, part, end - start), start * ctx.outputCount);
   }
   return out;
+}
+
+/** One model call, its output length checked and its rows counted. */
+async function evaluateChecked(
+  ctx: EvaluationContext,
+  rows: Float32Array,
+  rowCount: number,
+): Promise<ArrayLike<number>> {
+  const result = await ctx.evaluate(rows, rowCount);
+  if (result.length !== rowCount * ctx.outputCount) {
+    throw new Error(
+      `model returned ${result.length} values for ${rowCount} rows of ${ctx.outputCount} outputs`,
+    );
+  }
+  ctx.modelEvaluations += rowCount;
+  await ctx.onRows?.(rowCount);
+  return result;
 }

@@ -237,9 +237,90 @@ class PlanBuilder {
 }
 
 /**
- * Solves the constrained weighted least squares for one instance and every output.
+ * Weighted normal equations of the constrained regression, summed over a set of coalitions.
  * With y_c = v(S_c) - base, the constraint sum(phi) = fx - base removes the last feature:
  * minimize sum_c w_c (y_c - z_c[M-1] * total - sum_{j<M-1} (z_c[j] - z_c[M-1]) phi_j)^2.
+ * Each coalition's row z_c[j] - z_c[M-1] is +1 on the features it holds (when it leaves out the
+ * last one) or -1 on those it leaves out (when it holds the last one), and 0 elsewhere.
+ */
+interface NormalEquations {
+  /** (M-1) × (M-1), upper triangle only until solved. */
+  normal: Float64Array;
+  /** (M-1) × outputCount. */
+  rhs: Float64Array;
+}
+
+function emptyEquations(q: number, k: number): NormalEquations {
+  return { normal: new Float64Array(q * q), rhs: new Float64Array(q * k) };
+}
+
+/**
+ * Adds each coalition's term to the equations of its part: `partOf(c)` indexes `parts`.
+ * @param values - coalitionCount × outputCount, v(S) in link space.
+ */
+function accumulateEquations(
+  plan: CoalitionPlan,
+  values: Float64Array,
+  fx: ArrayLike<number>,
+  base: ArrayLike<number>,
+  k: number,
+  parts: NormalEquations[],
+  partOf: (c: number) => number,
+): void {
+  const m = plan.featureCount;
+  const q = m - 1;
+  const active = new Int32Array(q);
+  const target = new Float64Array(k);
+  for (let c = 0; c < plan.coalitionCount; c++) {
+    const { normal, rhs } = parts[partOf(c)];
+    const w = plan.weights[c];
+    const last = plan.masks[c * m + q];
+    let count = 0;
+    for (let j = 0; j < q; j++) if (plan.masks[c * m + j] !== last) active[count++] = j;
+    const sign = last === 1 ? -1 : 1;
+    for (let o = 0; o < k; o++) {
+      target[o] = sign * w * (values[c * k + o] - base[o] - last * (fx[o] - base[o]));
+    }
+    for (let i = 0; i < count; i++) {
+      const a = active[i];
+      for (let t = i; t < count; t++) normal[a * q + active[t]] += w;
+      for (let o = 0; o < k; o++) rhs[a * k + o] += target[o];
+    }
+  }
+}
+
+/** The Shapley values that solve `parts` summed with the given scales. */
+function solveEquations(
+  parts: NormalEquations[],
+  scales: number[],
+  fx: ArrayLike<number>,
+  base: ArrayLike<number>,
+  q: number,
+  k: number,
+): Float64Array {
+  const normal = new Float64Array(q * q);
+  const rhs = new Float64Array(q * k);
+  parts.forEach((part, p) => {
+    for (let i = 0; i < q * q; i++) normal[i] += scales[p] * part.normal[i];
+    for (let i = 0; i < q * k; i++) rhs[i] += scales[p] * part.rhs[i];
+  });
+  for (let a = 0; a < q; a++) for (let b = 0; b < a; b++) normal[a * q + b] = normal[b * q + a];
+
+  const solution = solveSymmetric(normal, rhs, q, k);
+  const phi = new Float64Array((q + 1) * k);
+  for (let o = 0; o < k; o++) {
+    let sum = 0;
+    for (let j = 0; j < q; j++) {
+      phi[j * k + o] = solution[j * k + o];
+      sum += solution[j * k + o];
+    }
+    phi[q * k + o] = fx[o] - base[o] - sum;
+  }
+  return phi;
+}
+
+/**
+ * Solves the constrained weighted least squares for one instance and every output.
  * @param values - coalitionCount × outputCount, v(S) in link space.
  * @returns M × outputCount Shapley values.
  */
@@ -250,40 +331,10 @@ export function solveShapleyRegression(
   base: ArrayLike<number>,
   outputCount: number,
 ): Float64Array {
-  const m = plan.featureCount;
-  const n = plan.coalitionCount;
-  const k = outputCount;
-  const q = m - 1;
-  const normal = new Float64Array(q * q);
-  const rhs = new Float64Array(q * k);
-  const row = new Float64Array(q);
-  for (let c = 0; c < n; c++) {
-    const w = plan.weights[c];
-    const last = plan.masks[c * m + q];
-    for (let j = 0; j < q; j++) row[j] = plan.masks[c * m + j] - last;
-    for (let a = 0; a < q; a++) {
-      if (row[a] === 0) continue;
-      const wa = w * row[a];
-      for (let b = a; b < q; b++) normal[a * q + b] += wa * row[b];
-      for (let o = 0; o < k; o++) {
-        const total = fx[o] - base[o];
-        rhs[a * k + o] += wa * (values[c * k + o] - base[o] - last * total);
-      }
-    }
-  }
-  for (let a = 0; a < q; a++) for (let b = 0; b < a; b++) normal[a * q + b] = normal[b * q + a];
-
-  const solution = solveSymmetric(normal, rhs, q, k);
-  const phi = new Float64Array(m * k);
-  for (let o = 0; o < k; o++) {
-    let sum = 0;
-    for (let j = 0; j < q; j++) {
-      phi[j * k + o] = solution[j * k + o];
-      sum += solution[j * k + o];
-    }
-    phi[q * k + o] = fx[o] - base[o] - sum;
-  }
-  return phi;
+  const q = plan.featureCount - 1;
+  const whole = emptyEquations(q, outputCount);
+  accumulateEquations(plan, values, fx, base, outputCount, [whole], () => 0);
+  return solveEquations([whole], [1], fx, base, q, outputCount);
 }
 
 function solveSymmetric(a: Float64Array, b: Float64Array, q: number, k: number): Float64Array {
@@ -309,77 +360,56 @@ function solveSymmetric(a: Float64Array, b: Float64Array, q: number, k: number):
 export const ERROR_GROUPS = 10;
 
 /**
- * Standard error of each Shapley value from the sampling, by batch means: the sampled
- * coalitions are dealt into G groups (complementary pairs kept together); each group, with the
- * enumerated coalitions and its weights scaled to carry all the sampled kernel weight, gives an
- * independent estimate phi_g. The full estimate pools G groups, so its variance is about
- * var(phi_g) / G. Enumerated coalitions carry no sampling error, so an exhaustive plan gives 0.
- * @returns M × outputCount standard errors; zeros when fewer than 2 groups can be formed.
+ * Shapley values with the standard error of each from the sampling, by batch means: the
+ * sampled coalitions are dealt into G groups (complementary pairs kept together); each group,
+ * with the enumerated coalitions and its weights scaled to carry all the sampled kernel weight,
+ * gives an independent estimate phi_g. The full estimate pools G groups, so its variance is
+ * about var(phi_g) / G. Enumerated coalitions carry no sampling error, so an exhaustive plan
+ * gives 0. The normal equations are linear in the weights, so one pass over the coalitions
+ * sums them per group, and every estimate is a weighted sum of those parts.
+ * @returns M × outputCount values and standard errors; the errors are zeros when fewer than 2
+ *   groups can be formed.
  */
-export function samplingErrors(
+export function solveWithErrors(
   plan: CoalitionPlan,
   values: Float64Array,
   fx: ArrayLike<number>,
   base: ArrayLike<number>,
   outputCount: number,
-): Float64Array {
+): { phi: Float64Array; errors: Float64Array } {
   const m = plan.featureCount;
   const k = outputCount;
   const sampled = plan.coalitionCount - plan.firstSampled;
   const groups = Math.min(ERROR_GROUPS, Math.floor(sampled / 2));
   const errors = new Float64Array(m * k);
-  if (groups < 2) return errors;
+  if (groups < 2) return { phi: solveShapleyRegression(plan, values, fx, base, k), errors };
 
-  const estimates = Array.from({ length: groups }, (_, g) =>
-    solveShapleyRegression(...groupPlan(plan, values, k, g, groups), fx, base, k),
-  );
+  // Part 0: the enumerated coalitions; part 1 + g: sampled group g.
+  const parts = Array.from({ length: groups + 1 }, () => emptyEquations(m - 1, k));
+  const partOf = (c: number) =>
+    c < plan.firstSampled ? 0 : 1 + (Math.floor((c - plan.firstSampled) / 2) % groups);
+  accumulateEquations(plan, values, fx, base, k, parts, partOf);
+  const groupWeights = new Float64Array(groups + 1);
+  for (let c = plan.firstSampled; c < plan.coalitionCount; c++) {
+    groupWeights[partOf(c)] += plan.weights[c];
+  }
+  const sampledWeight = groupWeights.reduce((a, b) => a + b, 0);
+
+  const phi = solveEquations(parts, new Array(groups + 1).fill(1), fx, base, m - 1, k);
+  const estimates = Array.from({ length: groups }, (_, g) => {
+    const scales = new Array(groups + 1).fill(0);
+    scales[0] = 1;
+    scales[g + 1] = groupWeights[g + 1] > 0 ? sampledWeight / groupWeights[g + 1] : 0;
+    return solveEquations(parts, scales, fx, base, m - 1, k);
+  });
   for (let i = 0; i < m * k; i++) {
     let mean = 0;
-    for (const phi of estimates) mean += phi[i] / groups;
+    for (const estimate of estimates) mean += estimate[i] / groups;
     let squares = 0;
-    for (const phi of estimates) squares += (phi[i] - mean) ** 2;
+    for (const estimate of estimates) squares += (estimate[i] - mean) ** 2;
     errors[i] = Math.sqrt(squares / (groups - 1) / groups);
   }
-  return errors;
-}
-
-/** The enumerated coalitions plus sampled group g of `groups`, reweighted. */
-function groupPlan(
-  plan: CoalitionPlan,
-  values: Float64Array,
-  k: number,
-  g: number,
-  groups: number,
-): [CoalitionPlan, Float64Array] {
-  const m = plan.featureCount;
-  const chosen: number[] = [];
-  for (let c = 0; c < plan.firstSampled; c++) chosen.push(c);
-  let sampledWeight = 0;
-  let groupWeight = 0;
-  for (let c = plan.firstSampled; c < plan.coalitionCount; c++) {
-    sampledWeight += plan.weights[c];
-    if (Math.floor((c - plan.firstSampled) / 2) % groups !== g) continue;
-    chosen.push(c);
-    groupWeight += plan.weights[c];
-  }
-  const scale = groupWeight > 0 ? sampledWeight / groupWeight : 0;
-  const masks = new Uint8Array(chosen.length * m);
-  const weights = new Float64Array(chosen.length);
-  const groupValues = new Float64Array(chosen.length * k);
-  chosen.forEach((c, i) => {
-    masks.set(plan.masks.subarray(c * m, (c + 1) * m), i * m);
-    weights[i] = c < plan.firstSampled ? plan.weights[c] : plan.weights[c] * scale;
-    groupValues.set(values.subarray(c * k, (c + 1) * k), i * k);
-  });
-  const sub: CoalitionPlan = {
-    masks,
-    weights,
-    coalitionCount: chosen.length,
-    featureCount: m,
-    exhaustive: false,
-    firstSampled: plan.firstSampled,
-  };
-  return [sub, groupValues];
+  return { phi, errors };
 }
 
 /** Options of one KernelSHAP run. */
@@ -444,16 +474,15 @@ export async function kernelShap(
       nsamples = Math.max(nsamples, plan.coalitionCount);
       const v = await coalitionValues(ctx, x, bg, varying, plan.masks, plan.coalitionCount);
       const select = options.l1Features ?? varying.length;
-      const solved =
-        select < varying.length
-          ? solveSelected(plan, v, fxi, base, k, select)
-          : solveShapleyRegression(plan, v, fxi, base, k);
       // Limitation: no error estimate under l1 selection, because the selected set itself
       // would change from one group of coalitions to the next.
-      const spread =
+      const { phi: solved, errors: spread } =
         select < varying.length
-          ? new Float64Array(varying.length * k)
-          : samplingErrors(plan, v, fxi, base, k);
+          ? {
+              phi: solveSelected(plan, v, fxi, base, k, select),
+              errors: new Float64Array(varying.length * k),
+            }
+          : solveWithErrors(plan, v, fxi, base, k);
       varying.forEach((f, j) => {
         phi.set(solved.subarray(j * k, (j + 1) * k), f * k);
         error.set(spread.subarray(j * k, (j + 1) * k), f * k);
