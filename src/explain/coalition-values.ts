@@ -131,14 +131,14 @@ class MaskedRowWriter {
     this.block = bg.count * bg.width;
     this.values = Float32Array.from(features, (f) => instance[f]);
     this.filled = bg.rows.slice();
-    for (let j = 0; j < features.length; j++) this.setColumn(this.filled, 0, j, this.values[j]);
+    for (let j = 0; j < features.length; j++) this.setColumn(this.filled, j, this.values[j]);
   }
 
   /** Rows for coalitions [start, end), written into the front of `scratch`. */
   write(start: number, end: number, scratch: Float32Array): Float32Array {
     const m = this.features.length;
-    const masks = this.masks;
-    const rows = scratch.subarray(0, (end - start) * this.block);
+    const { masks, block } = this;
+    const rows = scratch.subarray(0, (end - start) * block);
     for (let c = start; c < end; c++) {
       let size = 0;
       let changed = 0;
@@ -146,9 +146,9 @@ class MaskedRowWriter {
         size += masks[j];
         if (c > start) changed += masks[j] ^ masks[j - m];
       }
-      const offset = (c - start) * this.block;
+      const offset = (c - start) * block;
       if (c > start && changed < Math.min(size, m - size)) {
-        rows.copyWithin(offset, offset - this.block, offset);
+        rows.copyWithin(offset, offset - block, offset);
         this.rewrite(rows, offset, c, c - 1);
       } else if (size <= m - size) {
         rows.set(this.bg.rows, offset);
@@ -166,28 +166,27 @@ class MaskedRowWriter {
    * plain background) or FULL (every feature from the instance).
    */
   private rewrite(rows: Float32Array, offset: number, c: number, source: number): void {
-    const m = this.features.length;
-    const masks = this.masks;
+    const { masks, features, values, block } = this;
+    const width = this.bg.width;
+    const background = this.bg.rows;
+    const m = features.length;
     for (let j = 0; j < m; j++) {
       const wanted = masks[c * m + j];
       const present = source === EMPTY ? 0 : source === FULL ? 1 : masks[source * m + j];
       if (wanted === present) continue;
-      if (wanted === 1) this.setColumn(rows, offset, j, this.values[j]);
-      else this.copyBackgroundColumn(rows, offset, j);
+      const f = features[j];
+      if (wanted === 1) {
+        const value = values[j];
+        for (let i = offset + f; i < offset + block; i += width) rows[i] = value;
+      } else {
+        for (let i = f; i < block; i += width) rows[offset + i] = background[i];
+      }
     }
   }
 
-  private setColumn(rows: Float32Array, offset: number, j: number, value: number): void {
-    const { width, count } = this.bg;
-    const end = offset + count * width;
-    for (let i = offset + this.features[j]; i < end; i += width) rows[i] = value;
-  }
-
-  private copyBackgroundColumn(rows: Float32Array, offset: number, j: number): void {
-    const { width, count } = this.bg;
-    const source = this.bg.rows;
-    const end = count * width;
-    for (let i = this.features[j]; i < end; i += width) rows[offset + i] = source[i];
+  private setColumn(rows: Float32Array, j: number, value: number): void {
+    const width = this.bg.width;
+    for (let i = this.features[j]; i < this.block; i += width) rows[i] = value;
   }
 }
 

@@ -113,12 +113,15 @@ function sampleRemainingSizes(
   const maxDraws = 100 * samplesLeft + 1000;
   let left = samplesLeft;
 
+  const subset = new RandomSubsets(m, rng);
+  const opposite = new Uint8Array(m);
   for (let drawn = 0; left > 0 && drawn < maxDraws; drawn++) {
     const size = sizes[pickIndex(draw, drawTotal, rng)];
-    const mask = randomSubset(m, size, rng);
+    const mask = subset.draw(size);
     if (plan.add(mask, 1)) left--;
     if (left > 0 && size <= pairedCount) {
-      if (plan.add(complement(mask), 1)) left--;
+      for (let j = 0; j < m; j++) opposite[j] = 1 - mask[j];
+      if (plan.add(opposite, 1)) left--;
     }
   }
   plan.rescaleFrom(firstSampled, weightLeft);
@@ -133,16 +136,33 @@ function pickIndex(weights: number[], total: number, rng: Random): number {
   return weights.length - 1;
 }
 
-function randomSubset(m: number, size: number, rng: Random): Uint8Array {
-  const order = new Int32Array(m);
-  for (let i = 0; i < m; i++) order[i] = i;
-  const mask = new Uint8Array(m);
-  for (let i = 0; i < size; i++) {
-    const j = i + rng.int(m - i);
-    [order[i], order[j]] = [order[j], order[i]];
-    mask[order[i]] = 1;
+/** Uniform random subsets of one size, drawn into one reused mask. */
+class RandomSubsets {
+  private readonly order: Int32Array;
+  private readonly mask: Uint8Array;
+
+  constructor(
+    private readonly m: number,
+    private readonly rng: Random,
+  ) {
+    this.order = new Int32Array(m);
+    this.mask = new Uint8Array(m);
   }
-  return mask;
+
+  /** A partial Fisher-Yates shuffle picks `size` features; valid until the next draw. */
+  draw(size: number): Uint8Array {
+    const { order, mask, m } = this;
+    for (let i = 0; i < m; i++) order[i] = i;
+    mask.fill(0);
+    for (let i = 0; i < size; i++) {
+      const j = i + this.rng.int(m - i);
+      const chosen = order[j];
+      order[j] = order[i];
+      order[i] = chosen;
+      mask[chosen] = 1;
+    }
+    return mask;
+  }
 }
 
 function complement(mask: Uint8Array): Uint8Array {
@@ -337,23 +357,62 @@ export function solveShapleyRegression(
   return solveEquations([whole], [1], fx, base, q, outputCount);
 }
 
+/**
+ * Solves a x = b for a symmetric q × q matrix and q × k right-hand sides: by Cholesky when a is
+ * clearly positive definite, the usual case. Fewer distinct coalitions than features leave the
+ * system singular: then the minimum-norm least-squares solution, through the SVD.
+ */
 function solveSymmetric(a: Float64Array, b: Float64Array, q: number, k: number): Float64Array {
+  const solution = choleskySolve(a, b, q, k);
+  if (solution) return solution;
   const lhs = new Matrix(q, q);
   const rhs = new Matrix(q, k);
   for (let i = 0; i < q; i++) {
     for (let j = 0; j < q; j++) lhs.set(i, j, a[i * q + j]);
     for (let o = 0; o < k; o++) rhs.set(i, o, b[i * k + o]);
   }
-  // Fewer distinct coalitions than features leave the system singular: then take the
-  // minimum-norm least-squares solution through the SVD.
-  let x: Matrix;
-  try {
-    x = solve(lhs, rhs);
-  } catch {
-    x = solve(lhs, rhs, true);
+  return Float64Array.from(solve(lhs, rhs, true).to1DArray());
+}
+
+/** Relative size under which a Cholesky pivot counts as zero. */
+const PIVOT_TOLERANCE = 1e-10;
+
+/** Cholesky solve; null when a pivot is not clearly positive or the result is not finite. */
+function choleskySolve(
+  a: Float64Array,
+  b: Float64Array,
+  q: number,
+  k: number,
+): Float64Array | null {
+  let largest = 0;
+  for (let i = 0; i < q; i++) largest = Math.max(largest, a[i * q + i]);
+  const lower = new Float64Array(q * q);
+  for (let i = 0; i < q; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = a[i * q + j];
+      for (let t = 0; t < j; t++) sum -= lower[i * q + t] * lower[j * q + t];
+      if (i === j) {
+        if (!(sum > PIVOT_TOLERANCE * largest)) return null;
+        lower[i * q + i] = Math.sqrt(sum);
+      } else {
+        lower[i * q + j] = sum / lower[j * q + j];
+      }
+    }
   }
-  if (!x.to1DArray().every(Number.isFinite)) x = solve(lhs, rhs, true);
-  return Float64Array.from(x.to1DArray());
+  const x = Float64Array.from(b);
+  for (let o = 0; o < k; o++) {
+    for (let i = 0; i < q; i++) {
+      let sum = x[i * k + o];
+      for (let t = 0; t < i; t++) sum -= lower[i * q + t] * x[t * k + o];
+      x[i * k + o] = sum / lower[i * q + i];
+    }
+    for (let i = q - 1; i >= 0; i--) {
+      let sum = x[i * k + o];
+      for (let t = i + 1; t < q; t++) sum -= lower[t * q + i] * x[t * k + o];
+      x[i * k + o] = sum / lower[i * q + i];
+    }
+  }
+  return x.every(Number.isFinite) ? x : null;
 }
 
 /** Independent groups the sampled coalitions are split into for the error estimate. */
