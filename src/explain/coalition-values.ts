@@ -27,6 +27,31 @@ export interface EvaluationContext {
   modelEvaluations: number;
   /** Called after every batch with the rows it held. */
   onRows?: (rows: number) => void | Promise<void>;
+  /** Buffers for masked rows, reused from call to call; absent, each call allocates its own. */
+  rowBuffers?: RowBuffers;
+}
+
+/**
+ * Float32 buffers for masked rows, kept for reuse: fresh multi-megabyte arrays per batch cost
+ * more in garbage collection than the rest of the JavaScript around the model. With `shared`,
+ * they are SharedArrayBuffers, which a model running in another thread reads without a copy.
+ */
+export class RowBuffers {
+  private readonly free: Float32Array[] = [];
+
+  constructor(private readonly shared = false) {}
+
+  /** A buffer of at least `length` values; give it back with `release`. */
+  acquire(length: number): Float32Array {
+    const at = this.free.findIndex((buffer) => buffer.length >= length);
+    if (at >= 0) return this.free.splice(at, 1)[0];
+    const bytes = length * Float32Array.BYTES_PER_ELEMENT;
+    return new Float32Array(this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  }
+
+  release(buffer: Float32Array): void {
+    this.free.push(buffer);
+  }
 }
 
 /** Builds a background from plain rows. */
@@ -94,18 +119,37 @@ export async function coalitionValues(
   const values = new Float64Array(coalitionCount * k);
   const perBatch = Math.max(1, Math.floor(ctx.batchRows / bg.count));
   const writer = new MaskedRowWriter(instance, bg, features, masks);
-  // One buffer for every batch: fresh multi-megabyte arrays per batch cost more in garbage
-  // collection than the rest of the JavaScript around the model.
-  const scratch = new Float32Array(Math.min(perBatch, coalitionCount) * bg.count * bg.width);
   const weights = normalizedWeights(bg);
-  for (let start = 0; start < coalitionCount; start += perBatch) {
-    const end = Math.min(coalitionCount, start + perBatch);
-    const rows = writer.write(start, end, scratch);
-    const raw = await runModel(ctx, rows, (end - start) * bg.count);
-    blockMeans(raw, weights, k, end - start, values.subarray(start * k, end * k));
+  const pool = ctx.rowBuffers ?? new RowBuffers();
+  const batchValues = Math.min(perBatch, coalitionCount) * bg.count * bg.width;
+  const buffers: Float32Array[] = [];
+  // A batch is written while the ones before it are still with the model: when the model runs
+  // in another thread, building rows and running the model overlap.
+  const inFlight: Promise<void>[] = [];
+  try {
+    for (let start = 0, batch = 0; start < coalitionCount; start += perBatch, batch++) {
+      if (inFlight.length === BATCHES_IN_FLIGHT) await inFlight.shift();
+      const end = Math.min(coalitionCount, start + perBatch);
+      if (buffers.length <= batch % BATCHES_IN_FLIGHT) buffers.push(pool.acquire(batchValues));
+      const rows = writer.write(start, end, buffers[batch % BATCHES_IN_FLIGHT]);
+      const done = runModel(ctx, rows, (end - start) * bg.count).then((raw) =>
+        blockMeans(raw, weights, k, end - start, values.subarray(start * k, end * k)),
+      );
+      // Rejections are awaited below; this keeps one from going unhandled meanwhile.
+      done.catch(() => undefined);
+      inFlight.push(done);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    // A buffer goes back only once no model call can still be reading it.
+    await Promise.allSettled(inFlight);
+    for (const buffer of buffers) pool.release(buffer);
   }
   return linkInPlace(ctx.link, values);
 }
+
+/** Batches handed to the model before the first of them has to come back. */
+const BATCHES_IN_FLIGHT = 2;
 
 const EMPTY = -1;
 const FULL = -2;

@@ -7,6 +7,7 @@ import {
   type Background,
   type EvaluationContext,
 } from './coalition-values.js';
+import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
 import { reshape, varyingFeatures, type ShapleyResult } from './kernel-shap.js';
 
 /** Enumeration doubles with each feature; past this many varying features it is refused. */
@@ -25,34 +26,49 @@ export async function exactShap(
   maxFeatures = DEFAULT_EXACT_SHAP_MAX_FEATURES,
 ): Promise<ShapleyResult> {
   const k = ctx.outputCount;
-  const base = await backgroundMean(ctx, bg);
-  const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
-  const values: number[][][] = [];
-  let nsamples = 0;
-
-  for (let i = 0; i < instances.length; i++) {
-    const varying = varyingFeatures(instances[i], bg);
-    const m = varying.length;
+  for (const x of instances) {
+    const m = varyingFeatures(x, bg).length;
     if (m > maxFeatures) {
       throw new Error(`exact Shapley values over ${m} features need 2^${m} coalitions`);
     }
-    const count = 2 ** m;
-    nsamples = Math.max(nsamples, count);
-    const v = await coalitionValues(ctx, instances[i], bg, varying, allMasks(m), count);
-    const phi = new Float64Array(bg.width * k);
-    const weights = shapleyWeights(m);
-    for (let j = 0; j < m; j++) {
-      const bit = 1 << j;
-      for (let s = 0; s < count; s++) {
-        if (s & bit) continue;
-        const w = weights[popcount(s)];
-        for (let o = 0; o < k; o++) phi[varying[j] * k + o] += w * (v[(s | bit) * k + o] - v[s * k + o]);
+  }
+  const base = await backgroundMean(ctx, bg);
+  const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
+  const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
+    explainInstance(ctx, instances[i], bg),
+  );
+  return {
+    baseValues: Array.from(base),
+    outputs: reshape(fx, instances.length, k),
+    values: explained.map((e) => reshape(e.phi, bg.width, k)),
+    nsamples: Math.max(0, ...explained.map((e) => e.coalitions)),
+  };
+}
+
+/** Every coalition of one instance's varying features, weighted into Shapley values. */
+async function explainInstance(
+  ctx: EvaluationContext,
+  x: number[],
+  bg: Background,
+): Promise<{ phi: Float64Array; coalitions: number }> {
+  const k = ctx.outputCount;
+  const varying = varyingFeatures(x, bg);
+  const m = varying.length;
+  const count = 2 ** m;
+  const v = await coalitionValues(ctx, x, bg, varying, allMasks(m), count);
+  const phi = new Float64Array(bg.width * k);
+  const weights = shapleyWeights(m);
+  for (let j = 0; j < m; j++) {
+    const bit = 1 << j;
+    for (let s = 0; s < count; s++) {
+      if (s & bit) continue;
+      const w = weights[popcount(s)];
+      for (let o = 0; o < k; o++) {
+        phi[varying[j] * k + o] += w * (v[(s | bit) * k + o] - v[s * k + o]);
       }
     }
-    values.push(reshape(phi, bg.width, k));
   }
-
-  return { baseValues: Array.from(base), outputs: reshape(fx, instances.length, k), values, nsamples };
+  return { phi, coalitions: count };
 }
 
 /** Mask c has feature j when bit j of c is set; coalition index equals its bit pattern. */

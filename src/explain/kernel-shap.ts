@@ -9,6 +9,7 @@ import {
   type Background,
   type EvaluationContext,
 } from './coalition-values.js';
+import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
 import { lassoEntryOrder } from './lasso.js';
 import { createRandom, instanceSeed, type Random } from './random.js';
 
@@ -513,53 +514,87 @@ export async function kernelShap(
   const base = await backgroundMean(ctx, bg);
   const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
   const firstInstance = options.firstInstance ?? 0;
-  const values: number[][][] = [];
-  const errors: number[][][] = [];
-  let nsamples = 0;
-
-  for (let i = 0; i < instances.length; i++) {
-    const x = instances[i];
-    const fxi = fx.subarray(i * k, (i + 1) * k);
-    const varying = varyingFeatures(x, bg);
-    const phi = new Float64Array(bg.width * k);
-    const error = new Float64Array(bg.width * k);
-    if (varying.length === 1) {
-      for (let o = 0; o < k; o++) phi[varying[0] * k + o] = fxi[o] - base[o];
-    } else if (varying.length > 1) {
-      const budget =
-        options.nsamples === 'auto' ? autoSampleCount(varying.length) : options.nsamples;
-      const rng = createRandom(instanceSeed(options.seed, firstInstance + i));
-      const plan = planCoalitions(varying.length, budget, rng);
-      nsamples = Math.max(nsamples, plan.coalitionCount);
-      const v = await coalitionValues(ctx, x, bg, varying, plan.masks, plan.coalitionCount);
-      const select = options.l1Features ?? varying.length;
-      // Limitation: no error estimate under l1 selection, because the selected set itself
-      // would change from one group of coalitions to the next.
-      const { phi: solved, errors: spread } =
-        select < varying.length
-          ? {
-              phi: solveSelected(plan, v, fxi, base, k, select),
-              errors: new Float64Array(varying.length * k),
-            }
-          : solveWithErrors(plan, v, fxi, base, k);
-      varying.forEach((f, j) => {
-        phi.set(solved.subarray(j * k, (j + 1) * k), f * k);
-        error.set(spread.subarray(j * k, (j + 1) * k), f * k);
-      });
-    }
-    values.push(reshape(phi, bg.width, k));
-    errors.push(reshape(error, bg.width, k));
-  }
-
-  const outputs = reshape(fx, instances.length, k);
+  const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
+    explainInstance(ctx, instances[i], fx.subarray(i * k, (i + 1) * k), base, bg, {
+      ...options,
+      seed: instanceSeed(options.seed, firstInstance + i),
+    }),
+  );
   const selecting = options.l1Features != null;
   return {
     baseValues: Array.from(base),
-    outputs,
-    values,
-    errors: selecting ? undefined : errors,
-    nsamples,
+    outputs: reshape(fx, instances.length, k),
+    values: explained.map((e) => reshape(e.phi, bg.width, k)),
+    errors: selecting ? undefined : explained.map((e) => reshape(e.errors, bg.width, k)),
+    nsamples: Math.max(0, ...explained.map((e) => e.coalitions)),
   };
+}
+
+/** One instance's Shapley values and errors over every feature, and coalitions evaluated. */
+export interface InstanceShapley {
+  phi: Float64Array;
+  errors: Float64Array;
+  coalitions: number;
+}
+
+/** KernelSHAP for one instance; `options.seed` is the instance's own stream. */
+async function explainInstance(
+  ctx: EvaluationContext,
+  x: number[],
+  fx: Float64Array,
+  base: Float64Array,
+  bg: Background,
+  options: KernelShapOptions,
+): Promise<InstanceShapley> {
+  const k = ctx.outputCount;
+  const varying = varyingFeatures(x, bg);
+  if (varying.length <= 1) return soleFeatureShapley(varying, fx, base, bg.width, k);
+  const budget = options.nsamples === 'auto' ? autoSampleCount(varying.length) : options.nsamples;
+  const plan = planCoalitions(varying.length, budget, createRandom(options.seed));
+  const v = await coalitionValues(ctx, x, bg, varying, plan.masks, plan.coalitionCount);
+  const select = options.l1Features ?? varying.length;
+  // Limitation: no error estimate under l1 selection, because the selected set itself
+  // would change from one group of coalitions to the next.
+  const solved =
+    select < varying.length
+      ? {
+          phi: solveSelected(plan, v, fx, base, k, select),
+          errors: new Float64Array(varying.length * k),
+        }
+      : solveWithErrors(plan, v, fx, base, k);
+  return {
+    phi: scatterFeatures(solved.phi, varying, bg.width, k),
+    errors: scatterFeatures(solved.errors, varying, bg.width, k),
+    coalitions: plan.coalitionCount,
+  };
+}
+
+/**
+ * With no varying feature every value is 0; with one, it takes the whole difference
+ * f(x) - E[f], since nothing else can account for it.
+ */
+export function soleFeatureShapley(
+  varying: number[],
+  fx: ArrayLike<number>,
+  base: ArrayLike<number>,
+  width: number,
+  k: number,
+): InstanceShapley {
+  const phi = new Float64Array(width * k);
+  if (varying.length === 1) for (let o = 0; o < k; o++) phi[varying[0] * k + o] = fx[o] - base[o];
+  return { phi, errors: new Float64Array(width * k), coalitions: 0 };
+}
+
+/** Values over the varying features (varying.length × k) spread into all `width` features. */
+export function scatterFeatures(
+  values: Float64Array,
+  varying: number[],
+  width: number,
+  k: number,
+): Float64Array {
+  const full = new Float64Array(width * k);
+  varying.forEach((f, j) => full.set(values.subarray(j * k, (j + 1) * k), f * k));
+  return full;
 }
 
 /**

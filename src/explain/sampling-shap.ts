@@ -7,7 +7,15 @@ import {
   type Background,
   type EvaluationContext,
 } from './coalition-values.js';
-import { reshape, varyingFeatures, type ShapleyResult } from './kernel-shap.js';
+import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
+import {
+  reshape,
+  scatterFeatures,
+  soleFeatureShapley,
+  varyingFeatures,
+  type InstanceShapley,
+  type ShapleyResult,
+} from './kernel-shap.js';
 import { createRandom, type Random } from './random.js';
 
 /** Options of one sampling run. */
@@ -39,40 +47,48 @@ export async function samplingShap(
   const k = ctx.outputCount;
   const base = await backgroundMean(ctx, bg);
   const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
+  // Orders are drawn for every instance up front, in instance order, from the request's one
+  // stream; the model calls may then overlap.
   const rng = createRandom(options.seed);
-  const values: number[][][] = [];
-  const errors: number[][][] = [];
-  let nsamples = 0;
+  const orders = instances.map((x) => {
+    const m = varyingFeatures(x, bg).length;
+    const requested =
+      options.permutations === 'auto' ? autoPermutationCount(m) : options.permutations;
+    return m > 1 ? antitheticOrders(m, Math.max(1, Math.ceil(requested / 2)), rng) : [];
+  });
+  const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
+    explainInstance(ctx, instances[i], fx.subarray(i * k, (i + 1) * k), base, bg, orders[i]),
+  );
+  return {
+    baseValues: Array.from(base),
+    outputs: reshape(fx, instances.length, k),
+    values: explained.map((e) => reshape(e.phi, bg.width, k)),
+    errors: explained.map((e) => reshape(e.errors, bg.width, k)),
+    nsamples: Math.max(0, ...explained.map((e) => e.coalitions)),
+  };
+}
 
-  for (let i = 0; i < instances.length; i++) {
-    const fxi = fx.subarray(i * k, (i + 1) * k);
-    const varying = varyingFeatures(instances[i], bg);
-    const phi = new Float64Array(bg.width * k);
-    const error = new Float64Array(bg.width * k);
-    if (varying.length === 1) {
-      for (let o = 0; o < k; o++) phi[varying[0] * k + o] = fxi[o] - base[o];
-    } else if (varying.length > 1) {
-      const m = varying.length;
-      const requested =
-        options.permutations === 'auto' ? autoPermutationCount(m) : options.permutations;
-      const pairs = Math.max(1, Math.ceil(requested / 2));
-      const orders = antitheticOrders(m, pairs, rng);
-      const masks = prefixMasks(orders, m);
-      const count = orders.length * (m - 1);
-      nsamples = Math.max(nsamples, count);
-      const v = await coalitionValues(ctx, instances[i], bg, varying, masks, count);
-      const [mean, stderr] = pairStatistics(orders, v, fxi, base, m, k);
-      varying.forEach((f, j) => {
-        phi.set(mean.subarray(j * k, (j + 1) * k), f * k);
-        error.set(stderr.subarray(j * k, (j + 1) * k), f * k);
-      });
-    }
-    values.push(reshape(phi, bg.width, k));
-    errors.push(reshape(error, bg.width, k));
-  }
-
-  const outputs = reshape(fx, instances.length, k);
-  return { baseValues: Array.from(base), outputs, values, errors, nsamples };
+/** Permutation sampling for one instance over the given feature orders. */
+async function explainInstance(
+  ctx: EvaluationContext,
+  x: number[],
+  fx: Float64Array,
+  base: Float64Array,
+  bg: Background,
+  orders: Int32Array[],
+): Promise<InstanceShapley> {
+  const k = ctx.outputCount;
+  const varying = varyingFeatures(x, bg);
+  if (varying.length <= 1) return soleFeatureShapley(varying, fx, base, bg.width, k);
+  const m = varying.length;
+  const count = orders.length * (m - 1);
+  const v = await coalitionValues(ctx, x, bg, varying, prefixMasks(orders, m), count);
+  const [mean, stderr] = pairStatistics(orders, v, fx, base, m, k);
+  return {
+    phi: scatterFeatures(mean, varying, bg.width, k),
+    errors: scatterFeatures(stderr, varying, bg.width, k),
+    coalitions: count,
+  };
 }
 
 /** `pairs` random orders of 0..m-1, each followed by its reverse. */

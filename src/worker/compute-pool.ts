@@ -1,18 +1,18 @@
 // A pool of long-lived compute threads, one per concurrency slot: the main thread only passes
 // messages, so BullMQ lock renewal, progress reports and health answers stay on time while the
 // threads run the models.
-import { Worker } from 'node:worker_threads';
-import { GlassboxError } from '../errors.js';
+import type { Worker } from 'node:worker_threads';
 import type { ExplanationPayload } from '../jobs/queue.js';
 import type { Logger } from '../log/logger.js';
 import type { ComputeMemory, ComputeOutcome, ExplanationCompute } from './compute.js';
-import type {
-  ThreadError,
-  ThreadMessage,
-  ThreadRequest,
-  ThreadSettings,
-  ThreadStart,
+import {
+  rebuildError,
+  type ThreadMessage,
+  type ThreadRequest,
+  type ThreadSettings,
+  type ThreadStart,
 } from './compute-protocol.js';
+import { spawnThread } from './spawn-thread.js';
 
 export interface ComputePoolOptions extends ThreadSettings {
   /** Threads in the pool: the worker's concurrency. */
@@ -46,7 +46,10 @@ class ComputeThread {
   private closing = false;
 
   constructor(settings: ThreadSettings, onExit: (thread: ComputeThread, code: number) => void) {
-    this.worker = spawnThread({ ...settings, cancelFlag: this.cancelFlag });
+    this.worker = spawnThread('compute-thread', import.meta.url, {
+      ...settings,
+      cancelFlag: this.cancelFlag,
+    } satisfies ThreadStart);
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (message: ThreadMessage) => {
         if (message.type === 'ready') resolve(message.backend);
@@ -133,28 +136,6 @@ class ComputeThread {
     for (const pending of this.pending.values()) pending.reject(err);
     this.pending.clear();
   }
-}
-
-/**
- * The thread's entry module. From compiled JavaScript it is the sibling file; when the service
- * runs from TypeScript sources (tests, bench) the thread loads the sources through tsx.
- */
-function spawnThread(settings: ThreadStart): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts'))
-    return new Worker(new URL('./compute-thread.js', here), { workerData: settings });
-  const entry = new URL('./compute-thread.ts', here).href;
-  const bootstrap =
-    `import('tsx/esm/api').then((tsx) => ` +
-    `tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}))`;
-  return new Worker(bootstrap, { eval: true, workerData: settings });
-}
-
-function rebuildError(error: ThreadError): Error {
-  if (error.code) return new GlassboxError(error.code, error.message, error.problems ?? []);
-  const rebuilt = new Error(error.message);
-  if (error.stack) rebuilt.stack = error.stack;
-  return rebuilt;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Messages between the compute pool (main thread) and its compute threads.
 import type { TfjsBackendChoice } from '../config/index.js';
-import type { ErrorCode, FieldProblem } from '../errors.js';
+import { GlassboxError, type ErrorCode, type FieldProblem } from '../errors.js';
 import type { ExplanationPayload } from '../jobs/queue.js';
 import type { ComputeMemory, ComputeOutcome } from './compute.js';
 
@@ -46,3 +46,18 @@ export type ThreadMessage =
   | { type: 'error'; id: number; error: ThreadError }
   | { type: 'memory'; id: number; memory: ComputeMemory }
   | { type: 'closed' };
+
+/** Errors cross a thread boundary as data; `rebuildError` makes them errors again. */
+export function describeError(err: unknown): ThreadError {
+  if (err instanceof GlassboxError)
+    return { code: err.code, message: err.message, problems: err.problems };
+  const error = err instanceof Error ? err : new Error(String(err));
+  return { message: error.message, stack: error.stack };
+}
+
+export function rebuildError(error: ThreadError): Error {
+  if (error.code) return new GlassboxError(error.code, error.message, error.problems ?? []);
+  const rebuilt = new Error(error.message);
+  if (error.stack) rebuilt.stack = error.stack;
+  return rebuilt;
+}

@@ -2,11 +2,16 @@
 // from the pool in the main thread (compute-pool.ts), so that heavy work never blocks the loop
 // that renews job locks and answers health checks.
 import { parentPort, workerData } from 'node:worker_threads';
-import { GlassboxError } from '../errors.js';
 import { ModelStore } from '../models/store.js';
 import { selectBackend } from '../tf/backend.js';
 import { createLocalCompute, type ExplanationCompute } from './compute.js';
-import type { ThreadMessage, ThreadRequest, ThreadStart } from './compute-protocol.js';
+import { createMethodHost } from './method-host.js';
+import {
+  describeError,
+  type ThreadMessage,
+  type ThreadRequest,
+  type ThreadStart,
+} from './compute-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('compute-thread runs only as a worker thread');
@@ -14,14 +19,6 @@ const settings = workerData as ThreadStart;
 
 function send(message: ThreadMessage): void {
   port!.postMessage(message);
-}
-
-/** Errors cross the thread boundary as data; the pool rebuilds them. */
-function describeError(err: unknown): Extract<ThreadMessage, { type: 'error' }>['error'] {
-  if (err instanceof GlassboxError)
-    return { code: err.code, message: err.message, problems: err.problems };
-  const error = err instanceof Error ? err : new Error(String(err));
-  return { message: error.message, stack: error.stack };
 }
 
 async function handle(compute: ExplanationCompute, request: ThreadRequest): Promise<void> {
@@ -52,7 +49,10 @@ async function handle(compute: ExplanationCompute, request: ThreadRequest): Prom
 
 async function start(): Promise<void> {
   const selection = await selectBackend(settings.backend);
-  const compute = createLocalCompute(new ModelStore(settings.storeDir), settings);
+  const compute = createLocalCompute(new ModelStore(settings.storeDir), {
+    ...settings,
+    methods: createMethodHost(),
+  });
   port!.on('message', (request: ThreadRequest) => void handle(compute, request));
   send({ type: 'ready', backend: selection.backend });
 }

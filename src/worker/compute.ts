@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { GlassboxError } from '../errors.js';
 import type { ExplanationPayload } from '../jobs/queue.js';
-import { runExplanation, type ExplanationJobResult } from './explanation.js';
+import { modelEvaluator, runExplanation, type ExplanationJobResult } from './explanation.js';
+import type { MethodHost } from './method-host.js';
 import { ModelCache, type ModelSource } from './model-cache.js';
 
 /** One explanation's result and what it did to the tensor count of the thread it ran in. */
@@ -54,9 +55,17 @@ export interface LocalComputeOptions {
    * computing on the worker's main thread; a compute thread has no lock to renew.
    */
   sliceTargetMs?: number;
+  /**
+   * Runs the methods in a thread of their own while this one runs the model, so the two
+   * overlap. Absent: methods run here, between model calls.
+   */
+  methods?: MethodHost;
 }
 
-/** Computes in the calling thread, on its TensorFlow.js backend, with its own model cache. */
+/**
+ * Computes with the calling thread's TensorFlow.js backend and its own model cache; the methods
+ * run here too unless `options.methods` hosts them elsewhere.
+ */
 export function createLocalCompute(
   source: ModelSource,
   options: LocalComputeOptions,
@@ -73,15 +82,27 @@ export function createLocalCompute(
         );
       }
       const tensorsKept = tf.memory().numTensors - before;
-      const result = await runExplanation({
-        payload,
-        cached,
-        batchRows: options.batchRows,
-        exactMaxFeatures: options.exactMaxFeatures,
-        sliceTargetMs: options.sliceTargetMs,
-        onProgress,
-        checkCancelled,
-      });
+      const result = options.methods
+        ? await options.methods.run(
+            {
+              payload,
+              record: cached.record,
+              batchRows: options.batchRows,
+              exactMaxFeatures: options.exactMaxFeatures,
+            },
+            modelEvaluator(cached),
+            onProgress,
+            checkCancelled,
+          )
+        : await runExplanation({
+            payload,
+            cached,
+            batchRows: options.batchRows,
+            exactMaxFeatures: options.exactMaxFeatures,
+            sliceTargetMs: options.sliceTargetMs,
+            onProgress,
+            checkCancelled,
+          });
       return { result, tensorsKept, tensorDelta: tf.memory().numTensors - before - tensorsKept };
     },
     memory: async () => [
@@ -91,6 +112,9 @@ export function createLocalCompute(
         cachedModelBytes: cache.bytes,
       },
     ],
-    close: () => cache.clear(),
+    close: async () => {
+      await options.methods?.close();
+      await cache.clear();
+    },
   };
 }
