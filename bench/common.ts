@@ -136,8 +136,13 @@ export async function explainOverHttp(
   }
 }
 
-/** The breast-cancer request the sections share: its first instances against 100 background rows. */
-export function breastCancerRequest(modelId: string, instanceCount: number, seed = 1) {
+/** The breast-cancer request the sections share: its first instances, 100 background rows. */
+export function breastCancerRequest(
+  modelId: string,
+  instanceCount: number,
+  seed = 1,
+  nsamples: number | 'auto' = 'auto',
+) {
   const data = fixtureData('breast-cancer');
   return {
     modelId,
@@ -145,7 +150,7 @@ export function breastCancerRequest(modelId: string, instanceCount: number, seed
     instances: data.instances.slice(0, instanceCount),
     background: data.background.slice(0, 100),
     params: {
-      nsamples: 'auto' as const,
+      nsamples,
       link: 'identity' as const,
       seed,
       outputs: 'all' as const,
@@ -159,6 +164,7 @@ export function breastCancerPayload(
   modelId: string,
   instanceCount: number,
   seed = 1,
+  nsamples: number | 'auto' = 'auto',
 ): ExplanationPayload {
-  return { tenant: OPEN_TENANT, ...breastCancerRequest(modelId, instanceCount, seed) };
+  return { tenant: OPEN_TENANT, ...breastCancerRequest(modelId, instanceCount, seed, nsamples) };
 }

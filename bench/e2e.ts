@@ -1,7 +1,5 @@
-// The same explanation through the API, the queue and a worker process, against the compute
-// alone in this process: what the service adds around the work.
-import { createLocalCompute } from '../src/worker/compute.js';
-import { storeFixtureModels } from '../test/helpers/model-store.js';
+// The same explanation through the API, the queue and a worker process, against the same compute
+// (a compute thread and its method thread) in this process: what the service adds around the work.
 import {
   benchEnv,
   breastCancerPayload,
@@ -14,18 +12,20 @@ import {
   uploadFixture,
   type Figure,
 } from './common.js';
+import { startBenchCompute } from './methods.js';
 
-const INSTANCES = 8;
+/** Every breast-cancer instance at 5000 coalitions: a job of about a second here. */
+const INSTANCES = 20;
+const NSAMPLES = 5000;
 
 export async function benchEndToEnd(): Promise<Figure[]> {
-  const fixtures = await storeFixtureModels(['breast-cancer']);
-  const compute = createLocalCompute(fixtures.store, { batchRows: 65536, cacheBytes: 1 << 26 });
-  const local = breastCancerPayload(fixtures.ids['breast-cancer'], INSTANCES);
+  const { fixtures, pool: compute } = await startBenchCompute(['breast-cancer']);
+  const local = breastCancerPayload(fixtures.ids['breast-cancer'], INSTANCES, 1, NSAMPLES);
   const bench = await benchEnv('e2e');
   const { service, baseUrl } = await startService('all', bench.env);
   try {
     const modelId = await uploadFixture(baseUrl, 'breast-cancer');
-    const request = breastCancerRequest(modelId, INSTANCES);
+    const request = breastCancerRequest(modelId, INSTANCES, 1, NSAMPLES);
     await compute.explain(local, () => undefined);
     await explainOverHttp(baseUrl, request);
 
@@ -41,7 +41,7 @@ export async function benchEndToEnd(): Promise<Figure[]> {
         name: 'in-process compute',
         value: median(pairs.map((p) => p.inProcess)),
         unit: 'ms',
-        detail: `${INSTANCES} instances`,
+        detail: `${INSTANCES} instances, nsamples ${NSAMPLES}`,
       },
       {
         name: 'through API, queue and worker (submit to seen completed)',

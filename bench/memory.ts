@@ -45,7 +45,13 @@ export async function benchMemory(): Promise<Figure[]> {
       method: 'kernel_shap' as const,
       instances: data.instances.slice(i % 10, (i % 10) + 2),
       background: data.background.slice(0, 10),
-      params: { nsamples: 64, link: 'identity' as const, seed: i, outputs: 'all' as const, l1Features: null },
+      params: {
+        nsamples: 64,
+        link: 'identity' as const,
+        seed: i,
+        outputs: 'all' as const,
+        l1Features: null,
+      },
     };
   };
   const runJobs = async (count: number, offset: number) => {

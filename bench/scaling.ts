@@ -11,8 +11,9 @@ import {
   type Figure,
 } from './common.js';
 
-const INSTANCES = 8;
-const CHUNK_INSTANCES = 2;
+const INSTANCES = 20;
+const CHUNK_INSTANCES = 5;
+const NSAMPLES = 5000;
 
 interface Deployment {
   baseUrl: string;
@@ -48,14 +49,14 @@ export async function benchScaling(): Promise<Figure[]> {
     const pairs: { one: number; two: number }[] = [];
     for (let i = 0; i < REPEATS; i++) {
       const t1 = await timeMs(() =>
-        explainOverHttp(one.baseUrl, breastCancerRequest(one.modelId, INSTANCES)),
+        explainOverHttp(one.baseUrl, breastCancerRequest(one.modelId, INSTANCES, 1, NSAMPLES)),
       );
       const t2 = await timeMs(() =>
-        explainOverHttp(two.baseUrl, breastCancerRequest(two.modelId, INSTANCES)),
+        explainOverHttp(two.baseUrl, breastCancerRequest(two.modelId, INSTANCES, 1, NSAMPLES)),
       );
       pairs.push({ one: t1, two: t2 });
     }
-    const detail = `${INSTANCES} instances in chunks of ${CHUNK_INSTANCES}`;
+    const detail = `${INSTANCES} instances in chunks of ${CHUNK_INSTANCES}, nsamples ${NSAMPLES}`;
     return [
       { name: '1 worker process', value: median(pairs.map((p) => p.one)), unit: 'ms', detail },
       { name: '2 worker processes', value: median(pairs.map((p) => p.two)), unit: 'ms' },

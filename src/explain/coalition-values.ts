@@ -84,7 +84,10 @@ export async function linkedOutputs(
  * The link of the weighted mean model output over the background: the base value per output,
  * equal to v(empty coalition).
  */
-export async function backgroundMean(ctx: EvaluationContext, bg: Background): Promise<Float64Array> {
+export async function backgroundMean(
+  ctx: EvaluationContext,
+  bg: Background,
+): Promise<Float64Array> {
   const raw = await runModel(ctx, bg.rows, bg.count);
   const mean = new Float64Array(ctx.outputCount);
   blockMeans(raw, normalizedWeights(bg), ctx.outputCount, 1, mean);

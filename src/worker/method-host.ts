@@ -37,8 +37,8 @@ interface RunningJob {
 function ownedBuffer(outputs: ArrayLike<number>): ArrayBuffer[] {
   if (!ArrayBuffer.isView(outputs)) return [];
   const { buffer, byteOffset, byteLength } = outputs;
-  const whole = buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength;
-  return whole ? [buffer] : [];
+  const whole = byteOffset === 0 && byteLength === buffer.byteLength;
+  return buffer instanceof ArrayBuffer && whole ? [buffer] : [];
 }
 
 /**

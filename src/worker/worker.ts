@@ -270,9 +270,13 @@ function asJobError(err: unknown, log: Logger): Error {
   if (err instanceof GlassboxError && err.statusCode < 500) {
     return new UnrecoverableError(encodeFailure({ code: err.code, message: err.message }));
   }
-  if (err instanceof GlassboxError) return new Error(encodeFailure({ code: err.code, message: err.message }));
+  if (err instanceof GlassboxError) {
+    return new Error(encodeFailure({ code: err.code, message: err.message }));
+  }
   log.error({ err }, 'job attempt crashed');
-  return new Error(encodeFailure({ code: 'GBX_ERR_JOB_FAILED', message: 'the job failed in the worker' }));
+  return new Error(
+    encodeFailure({ code: 'GBX_ERR_JOB_FAILED', message: 'the job failed in the worker' }),
+  );
 }
 
 function throttledProgress(job: Job): (fraction: number) => Promise<void> {
