@@ -1,5 +1,6 @@
 // The order in which features enter a weighted lasso as its penalty falls: the feature
 // selection behind KernelSHAP's `l1Reg` and LIME's `lasso_path`.
+import { centeredGram, centeredTarget } from './normal-equations.js';
 
 /**
  * Runs coordinate descent for the weighted lasso
@@ -19,39 +20,34 @@ export function lassoEntryOrder(
   rows: number,
   cols: number,
 ): number[] {
-  const { xc, yc } = centered(x, y, weights, rows, cols);
-  const scale = new Float64Array(cols);
+  const columns = Array.from({ length: cols }, (_, j) => j);
+  const design = centeredGram(x, rows, cols, columns, weights);
+  return lassoEntryOrderFromGram(design.gram, centeredTarget(design, y, weights).moment, cols);
+}
+
+/**
+ * The same path from the centered normal equations alone: `gram` is sum_r w_r xc_r xc_r'
+ * (cols × cols, row-major) and `moment` is sum_r w_r xc_r yc_r, with xc and yc centered by
+ * weighted means. Each coordinate step then costs `cols` operations instead of a pass over
+ * the rows: the correlation of every column with the residual is kept up to date.
+ */
+export function lassoEntryOrderFromGram(
+  gram: Float64Array,
+  moment: Float64Array,
+  cols: number,
+): number[] {
   let lambdaMax = 0;
-  for (let j = 0; j < cols; j++) {
-    let dot = 0;
-    for (let r = 0; r < rows; r++) {
-      scale[j] += weights[r] * xc[r * cols + j] ** 2;
-      dot += weights[r] * xc[r * cols + j] * yc[r];
-    }
-    lambdaMax = Math.max(lambdaMax, Math.abs(dot));
-  }
-  const beta = new Float64Array(cols);
-  const residual = Float64Array.from(yc);
+  for (let j = 0; j < cols; j++) lambdaMax = Math.max(lambdaMax, Math.abs(moment[j]));
   const order: number[] = [];
   if (lambdaMax === 0) return fillOrder(order, cols);
 
+  const beta = new Float64Array(cols);
+  // sum_r w_r xc_rj residual_r, with residual = yc - xc beta.
+  const correlation = Float64Array.from(moment);
   for (let step = 1; step <= 60; step++) {
     const lambda = lambdaMax * 10 ** ((-4 * step) / 60);
     for (let sweep = 0; sweep < 100; sweep++) {
-      let change = 0;
-      for (let j = 0; j < cols; j++) {
-        if (scale[j] === 0) continue;
-        let dot = 0;
-        for (let r = 0; r < rows; r++) dot += weights[r] * xc[r * cols + j] * residual[r];
-        const rho = dot + scale[j] * beta[j];
-        const next = (Math.sign(rho) * Math.max(0, Math.abs(rho) - lambda)) / scale[j];
-        const delta = next - beta[j];
-        if (delta === 0) continue;
-        for (let r = 0; r < rows; r++) residual[r] -= delta * xc[r * cols + j];
-        beta[j] = next;
-        change = Math.max(change, Math.abs(delta));
-      }
-      if (change < 1e-10) break;
+      if (sweepCoordinates(gram, correlation, beta, cols, lambda) < 1e-10) break;
     }
     for (let j = 0; j < cols; j++) if (beta[j] !== 0 && !order.includes(j)) order.push(j);
     if (order.length === cols) break;
@@ -59,31 +55,30 @@ export function lassoEntryOrder(
   return fillOrder(order, cols);
 }
 
+/** One pass of soft-thresholded coordinate updates; returns the largest change of a beta. */
+function sweepCoordinates(
+  gram: Float64Array,
+  correlation: Float64Array,
+  beta: Float64Array,
+  cols: number,
+  lambda: number,
+): number {
+  let change = 0;
+  for (let j = 0; j < cols; j++) {
+    const scale = gram[j * cols + j];
+    if (scale === 0) continue;
+    const rho = correlation[j] + scale * beta[j];
+    const next = (Math.sign(rho) * Math.max(0, Math.abs(rho) - lambda)) / scale;
+    const delta = next - beta[j];
+    if (delta === 0) continue;
+    for (let t = 0; t < cols; t++) correlation[t] -= delta * gram[t * cols + j];
+    beta[j] = next;
+    change = Math.max(change, Math.abs(delta));
+  }
+  return change;
+}
+
 function fillOrder(order: number[], cols: number): number[] {
   for (let j = 0; j < cols; j++) if (!order.includes(j)) order.push(j);
   return order;
-}
-
-function centered(
-  x: Float64Array,
-  y: Float64Array,
-  weights: ArrayLike<number>,
-  rows: number,
-  cols: number,
-): { xc: Float64Array; yc: Float64Array } {
-  let total = 0;
-  let yMean = 0;
-  const xMean = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    total += weights[r];
-    yMean += weights[r] * y[r];
-    for (let j = 0; j < cols; j++) xMean[j] += weights[r] * x[r * cols + j];
-  }
-  const xc = new Float64Array(rows * cols);
-  const yc = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    yc[r] = y[r] - yMean / total;
-    for (let j = 0; j < cols; j++) xc[r * cols + j] = x[r * cols + j] - xMean[j] / total;
-  }
-  return { xc, yc };
 }

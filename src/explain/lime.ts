@@ -1,8 +1,15 @@
 // LIME for tabular data (Ribeiro et al., 2016): a weighted ridge surrogate fitted to model
 // outputs on perturbations around the instance, weighted by an exponential kernel on distance.
-import { Matrix, solve } from 'ml-matrix';
 import { linkedOutputs, type EvaluationContext } from './coalition-values.js';
-import { lassoEntryOrder } from './lasso.js';
+import { lassoEntryOrderFromGram } from './lasso.js';
+import {
+  centeredGram,
+  centeredTarget,
+  residualFromGram,
+  ridgeFromGram,
+  type CenteredGram,
+  type CenteredTarget,
+} from './normal-equations.js';
 import { createRandom, type Random } from './random.js';
 
 export const FEATURE_SELECTIONS = [
@@ -90,9 +97,12 @@ export async function lime(
     const { rows, repr } = perturb(x, features, n, rng);
     const y = await linkedOutputs(ctx, rows, n);
     const sampleWeights = kernelWeights(repr, n, m, width);
+    // The columns' normal equations do not depend on the output: one pass serves them all.
+    const design = centeredGram(repr, n, m, varyingColumns(repr, n, m), sampleWeights);
+    const target = new Float64Array(n);
     const fits = Array.from({ length: k }, (_, o) => {
-      const target = Float64Array.from({ length: n }, (_, r) => y[r * k + o]);
-      return fitOutput(repr, target, sampleWeights, n, m, options);
+      for (let r = 0; r < n; r++) target[r] = y[r * k + o];
+      return fitOutput(design, repr, target, sampleWeights, m, options);
     });
     result.outputs.push(Array.from(y.subarray(0, k)));
     result.intercepts.push(fits.map((f) => f.intercept));
@@ -152,32 +162,67 @@ function perturb(
   const m = features.length;
   const rows = new Float32Array(n * m);
   const repr = new Float64Array(n * m);
-  for (let r = 0; r < n; r++) {
-    for (let j = 0; j < m; j++) {
-      const f = features[j];
-      const value = r === 0 ? Math.fround(x[j]) : sampleValue(x[j], f, rng);
-      rows[r * m + j] = value;
-      repr[r * m + j] = represent(value, x[j], f);
-    }
+  // What a drawn value is compared with: the instance's category, or its bin.
+  const anchors = features.map((f, j) => instanceKey(Math.fround(x[j]), f));
+  for (let j = 0; j < m; j++) {
+    const f = features[j];
+    rows[j] = Math.fround(x[j]);
+    repr[j] = f.kind === 'continuous' ? standardized(rows[j], f) : matches(rows[j], f, anchors[j]);
+  }
+  // A continuous feature takes two uniforms per row (one Gaussian), any other feature one.
+  const perRow = features.reduce((s, f) => s + (f.kind === 'continuous' ? 2 : 1), 0);
+  const uniforms = new Float64Array(perRow);
+  for (let r = 1; r < n; r++) {
+    rng.fill(uniforms);
+    perturbRow(x, features, anchors, uniforms, rows, repr, r * m);
   }
   return { rows, repr };
 }
 
-function sampleValue(xj: number, f: FeatureModel, rng: Random): number {
-  if (f.kind === 'continuous') return Math.fround(xj + gaussian(rng) * f.std);
-  // A value drawn from the background: categories and bins come at their observed frequency.
-  return f.seen[rng.int(f.seen.length)];
+/** Draws one perturbed row at offset `at` from the row's uniforms, in feature order. */
+function perturbRow(
+  x: number[],
+  features: FeatureModel[],
+  anchors: number[],
+  uniforms: Float64Array,
+  rows: Float32Array,
+  repr: Float64Array,
+  at: number,
+): void {
+  let u = 0;
+  for (let j = 0; j < features.length; j++) {
+    const f = features[j];
+    if (f.kind === 'continuous') {
+      const value = Math.fround(x[j] + gaussian(uniforms[u], uniforms[u + 1]) * f.std);
+      u += 2;
+      rows[at + j] = value;
+      repr[at + j] = standardized(value, f);
+    } else {
+      // A value drawn from the background: categories and bins come at their frequency.
+      const value = f.seen[Math.floor(uniforms[u++] * f.seen.length)];
+      rows[at + j] = value;
+      repr[at + j] = matches(value, f, anchors[j]);
+    }
+  }
 }
 
-function represent(value: number, xj: number, f: FeatureModel): number {
-  if (f.kind === 'continuous') return f.std > 0 ? (value - f.mean) / f.std : 0;
-  if (f.kind === 'categorical') return value === Math.fround(xj) ? 1 : 0;
-  return binOf(value, f.levels) === binOf(Math.fround(xj), f.levels) ? 1 : 0;
+function standardized(value: number, f: FeatureModel): number {
+  return f.std > 0 ? (value - f.mean) / f.std : 0;
 }
 
-function gaussian(rng: Random): number {
-  const u = 1 - rng.next();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+/** 1 when the value falls in the instance's category or bin, else 0. */
+function matches(value: number, f: FeatureModel, anchor: number): number {
+  return instanceKey(value, f) === anchor ? 1 : 0;
+}
+
+/** The category of a categorical value, the bin of a binned one. */
+function instanceKey(value: number, f: FeatureModel): number {
+  return f.kind === 'binned' ? binOf(value, f.levels) : value;
+}
+
+/** A standard normal draw from two uniforms in [0, 1), by Box-Muller. */
+function gaussian(first: number, second: number): number {
+  return Math.sqrt(-2 * Math.log(1 - first)) * Math.cos(2 * Math.PI * second);
 }
 
 function kernelWeights(repr: Float64Array, n: number, m: number, width: number): Float64Array {
@@ -197,23 +242,48 @@ interface Fit {
   local: number;
 }
 
+/** The surrogate of one output, over the informative columns of `design`. */
 function fitOutput(
+  design: CenteredGram,
   repr: Float64Array,
   y: Float64Array,
   weights: Float64Array,
-  n: number,
   m: number,
   options: LimeOptions,
 ): Fit {
-  const informative = varyingColumns(repr, n, m);
-  const wanted = Math.min(options.numFeatures ?? m, informative.length);
-  const chosen = selectFeatures(repr, y, weights, n, m, informative, wanted, options);
-  const fit = weightedRidge(repr, y, weights, n, m, chosen, options.ridgeAlpha);
+  const target = centeredTarget(design, y, weights);
+  const wanted = Math.min(options.numFeatures ?? m, design.columns.length);
+  const picks = selectFeatures(design, target, wanted, options);
+  const beta = ridgeFromGram(design, target, picks, options.ridgeAlpha);
+  const chosen = picks.map((a) => design.columns[a]);
+  let intercept = target.mean;
+  picks.forEach((a, b) => (intercept -= beta[b] * design.means[a]));
   const coef = new Float64Array(m);
-  chosen.forEach((j, a) => (coef[j] = fit.beta[a]));
-  let local = fit.intercept;
-  chosen.forEach((j, a) => (local += fit.beta[a] * repr[j]));
-  return { intercept: fit.intercept, coef, score: fit.score, local };
+  chosen.forEach((j, b) => (coef[j] = beta[b]));
+  let local = intercept;
+  chosen.forEach((j, b) => (local += beta[b] * repr[j]));
+  const residual = weightedResidual(repr, y, weights, m, chosen, beta, intercept);
+  const score = target.spread > 0 ? 1 - residual / target.spread : 1;
+  return { intercept, coef, score, local };
+}
+
+/** sum_r w_r (y_r - intercept - z_r . beta)^2 over the chosen columns of the representation. */
+function weightedResidual(
+  repr: Float64Array,
+  y: Float64Array,
+  weights: Float64Array,
+  m: number,
+  chosen: number[],
+  beta: Float64Array,
+  intercept: number,
+): number {
+  let residual = 0;
+  for (let r = 0; r < y.length; r++) {
+    let fit = intercept;
+    for (let b = 0; b < chosen.length; b++) fit += beta[b] * repr[r * m + chosen[b]];
+    residual += weights[r] * (y[r] - fit) ** 2;
+  }
+  return residual;
 }
 
 function varyingColumns(repr: Float64Array, n: number, m: number): number[] {
@@ -229,121 +299,55 @@ function varyingColumns(repr: Float64Array, n: number, m: number): number[] {
   return columns;
 }
 
+/** Picks `wanted` of the design's columns; returns their indices in the design, ascending. */
 function selectFeatures(
-  repr: Float64Array,
-  y: Float64Array,
-  weights: Float64Array,
-  n: number,
-  m: number,
-  candidates: number[],
+  design: CenteredGram,
+  target: CenteredTarget,
   wanted: number,
   options: LimeOptions,
 ): number[] {
+  const all = design.columns.map((_, a) => a);
   let method = options.featureSelection;
   if (method === 'auto') method = wanted <= 6 ? 'forward_selection' : 'highest_weights';
-  if (method === 'none' || wanted >= candidates.length) return candidates;
+  if (method === 'none' || wanted >= all.length) return all;
   if (method === 'highest_weights') {
-    const fit = weightedRidge(repr, y, weights, n, m, candidates, options.ridgeAlpha);
-    return candidates
-      .map((j, a) => ({ j, size: Math.abs(fit.beta[a]) }))
+    const beta = ridgeFromGram(design, target, all, options.ridgeAlpha);
+    return all
+      .map((a) => ({ a, size: Math.abs(beta[a]) }))
       .sort((p, q) => q.size - p.size)
       .slice(0, wanted)
-      .map((p) => p.j)
+      .map((p) => p.a)
       .sort((a, b) => a - b);
   }
   if (method === 'lasso_path') {
-    const sub = columnsOf(repr, n, m, candidates);
-    const order = lassoEntryOrder(sub, y, weights, n, candidates.length);
-    return order
-      .slice(0, wanted)
-      .map((a) => candidates[a])
-      .sort((a, b) => a - b);
+    const order = lassoEntryOrderFromGram(design.gram, target.moment, all.length);
+    return order.slice(0, wanted).sort((a, b) => a - b);
   }
+  return forwardSelection(design, target, wanted, options.ridgeAlpha);
+}
+
+/**
+ * Greedily adds the column whose ridge fit, with those already chosen, has the smallest
+ * weighted residual (the highest R-squared); each fit is solved from the normal equations.
+ */
+function forwardSelection(
+  design: CenteredGram,
+  target: CenteredTarget,
+  wanted: number,
+  alpha: number,
+): number[] {
   const chosen: number[] = [];
   while (chosen.length < wanted) {
     let best = -1;
-    let bestScore = -Infinity;
-    for (const j of candidates) {
-      if (chosen.includes(j)) continue;
-      const score = weightedRidge(repr, y, weights, n, m, [...chosen, j], options.ridgeAlpha).score;
-      if (score > bestScore) [best, bestScore] = [j, score];
+    let bestResidual = Infinity;
+    for (let a = 0; a < design.columns.length; a++) {
+      if (chosen.includes(a)) continue;
+      const picks = [...chosen, a];
+      const beta = ridgeFromGram(design, target, picks, alpha);
+      const residual = residualFromGram(design, target, picks, beta);
+      if (residual < bestResidual) [best, bestResidual] = [a, residual];
     }
     chosen.push(best);
   }
   return chosen.sort((a, b) => a - b);
-}
-
-function columnsOf(repr: Float64Array, n: number, m: number, columns: number[]): Float64Array {
-  const out = new Float64Array(n * columns.length);
-  for (let r = 0; r < n; r++)
-    columns.forEach((j, a) => (out[r * columns.length + a] = repr[r * m + j]));
-  return out;
-}
-
-/**
- * Minimizes sum_r w_r (y_r - b - z_r . beta)^2 + alpha |beta|^2 over the chosen columns, with the
- * intercept b unpenalized (the columns are centered by weighted means first).
- * @returns beta, b, and the weighted R-squared of the fit.
- */
-function weightedRidge(
-  repr: Float64Array,
-  y: Float64Array,
-  weights: Float64Array,
-  n: number,
-  m: number,
-  columns: number[],
-  alpha: number,
-): { beta: Float64Array; intercept: number; score: number } {
-  const q = columns.length;
-  let total = 0;
-  let yMean = 0;
-  const xMean = new Float64Array(q);
-  for (let r = 0; r < n; r++) {
-    total += weights[r];
-    yMean += weights[r] * y[r];
-    columns.forEach((j, a) => (xMean[a] += weights[r] * repr[r * m + j]));
-  }
-  yMean /= total;
-  for (let a = 0; a < q; a++) xMean[a] /= total;
-
-  const beta = new Float64Array(q);
-  if (q > 0) {
-    // Normal equations accumulated in flat arrays; Matrix element access is slow in loops.
-    const normal = new Float64Array(q * q);
-    const moment = new Float64Array(q);
-    const row = new Float64Array(q);
-    for (let r = 0; r < n; r++) {
-      for (let a = 0; a < q; a++) row[a] = repr[r * m + columns[a]] - xMean[a];
-      const wy = weights[r] * (y[r] - yMean);
-      for (let a = 0; a < q; a++) {
-        const wa = weights[r] * row[a];
-        moment[a] += row[a] * wy;
-        for (let b = a; b < q; b++) normal[a * q + b] += wa * row[b];
-      }
-    }
-    const lhs = Matrix.zeros(q, q);
-    for (let a = 0; a < q; a++) {
-      for (let b = a; b < q; b++) {
-        lhs.set(a, b, normal[a * q + b]);
-        lhs.set(b, a, normal[a * q + b]);
-      }
-      lhs.set(a, a, normal[a * q + a] + alpha);
-    }
-    const rhs = Matrix.columnVector(Array.from(moment));
-    solve(lhs, rhs)
-      .to1DArray()
-      .forEach((v, a) => (beta[a] = v));
-  }
-  let intercept = yMean;
-  for (let a = 0; a < q; a++) intercept -= beta[a] * xMean[a];
-
-  let residual = 0;
-  let spread = 0;
-  for (let r = 0; r < n; r++) {
-    let fit = intercept;
-    columns.forEach((j, a) => (fit += beta[a] * repr[r * m + j]));
-    residual += weights[r] * (y[r] - fit) ** 2;
-    spread += weights[r] * (y[r] - yMean) ** 2;
-  }
-  return { beta, intercept, score: spread > 0 ? 1 - residual / spread : 1 };
 }

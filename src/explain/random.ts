@@ -5,6 +5,8 @@ export interface Random {
   next(): number;
   /** A uniform integer in [0, bound). */
   int(bound: number): number;
+  /** Writes the next `out.length` numbers of the stream, the ones next() would return. */
+  fill(out: Float64Array): void;
 }
 
 /**
@@ -20,24 +22,49 @@ export function createRandom(seed: number): Random {
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
     return (z ^ (z >>> 16)) >>> 0;
   };
-  let a = splitmix();
-  let b = splitmix();
-  let c = splitmix();
-  let d = splitmix();
-  const nextUint32 = (): number => {
-    const result = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
-    const t = b << 9;
+  // Kept as int32 in a typed array: numbers above 2^31 in closure variables would be boxed.
+  const state = Int32Array.of(splitmix(), splitmix(), splitmix(), splitmix());
+  const fill = (out: Float64Array): void => fillUniform(state, out);
+  const one = new Float64Array(1);
+  const next = (): number => {
+    fillUniform(state, one);
+    return one[0];
+  };
+  return { next, int: (bound: number) => Math.floor(next() * bound), fill };
+}
+
+/**
+ * Advances the xoshiro128** state two steps per number and writes 53-bit uniforms: the high
+ * 32 bits from the first output, the low 21 from the top of the second.
+ */
+function fillUniform(state: Int32Array, out: Float64Array): void {
+  let a = state[0];
+  let b = state[1];
+  let c = state[2];
+  let d = state[3];
+  for (let i = 0; i < out.length; i++) {
+    const high = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    let t = b << 9;
     c ^= a;
     d ^= b;
     b ^= c;
     a ^= d;
     c ^= t;
     d = rotl(d, 11);
-    return result;
-  };
-  const next = (): number => (nextUint32() * 2 ** 21 + (nextUint32() >>> 11)) / 2 ** 53;
-
-  return { next, int: (bound: number) => Math.floor(next() * bound) };
+    const low = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 11;
+    t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    out[i] = (high * 2 ** 21 + low) / 2 ** 53;
+  }
+  state[0] = a;
+  state[1] = b;
+  state[2] = c;
+  state[3] = d;
 }
 
 /**
@@ -56,8 +83,9 @@ export function instanceSeed(seed: number, index: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Rotates a 32-bit integer left by k; the result as an int32. */
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }
 
 /** A fresh seed for requests that did not name one. */

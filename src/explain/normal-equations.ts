@@ -1,0 +1,238 @@
+// Weighted least squares through centered normal equations: accumulated once over the rows,
+// then any subset of the columns is solved from them without another pass over the rows.
+import { Matrix, solve } from 'ml-matrix';
+
+/** Weighted means and centered Gram matrix of some columns of a row-major table. */
+export interface CenteredGram {
+  /** Columns of the table, in the order of the arrays below. */
+  columns: number[];
+  rowCount: number;
+  totalWeight: number;
+  /** Weighted mean per column. */
+  means: Float64Array;
+  /** sum_r w_r (x_ra - mean_a)(x_rb - mean_b), q × q row-major, symmetric. */
+  gram: Float64Array;
+  /** x_ra - mean_a, column-major: column a occupies [a * rowCount, (a + 1) * rowCount). */
+  centered: Float64Array;
+}
+
+/** A target's weighted mean, its centered cross-products with the columns, and its spread. */
+export interface CenteredTarget {
+  mean: number;
+  /** sum_r w_r (x_ra - mean_a)(y_r - mean), per column. */
+  moment: Float64Array;
+  /** sum_r w_r (y_r - mean)^2. */
+  spread: number;
+}
+
+/**
+ * @param table - rowCount × stride, row-major.
+ * @param columns - the columns of `table` to use.
+ * @param weights - one nonnegative weight per row, not all 0.
+ */
+export function centeredGram(
+  table: ArrayLike<number>,
+  rowCount: number,
+  stride: number,
+  columns: number[],
+  weights: ArrayLike<number>,
+): CenteredGram {
+  let totalWeight = 0;
+  for (let r = 0; r < rowCount; r++) totalWeight += weights[r];
+  const q = columns.length;
+  const centered = columnsOf(table, rowCount, stride, columns);
+  const means = new Float64Array(q);
+  for (let a = 0; a < q; a++) {
+    const offset = a * rowCount;
+    let sum = 0;
+    for (let r = 0; r < rowCount; r++) sum += weights[r] * centered[offset + r];
+    means[a] = sum / totalWeight;
+    for (let r = 0; r < rowCount; r++) centered[offset + r] -= means[a];
+  }
+  const gram = gramOfColumns(centered, weights, rowCount, q);
+  return { columns, rowCount, totalWeight, means, gram, centered };
+}
+
+/** The chosen columns of a row-major table, column-major. */
+function columnsOf(
+  table: ArrayLike<number>,
+  rowCount: number,
+  stride: number,
+  columns: number[],
+): Float64Array {
+  const q = columns.length;
+  const out = new Float64Array(q * rowCount);
+  for (let r = 0; r < rowCount; r++) {
+    const at = r * stride;
+    for (let a = 0; a < q; a++) out[a * rowCount + r] = table[at + columns[a]];
+  }
+  return out;
+}
+
+function gramOfColumns(
+  centered: Float64Array,
+  weights: ArrayLike<number>,
+  rowCount: number,
+  q: number,
+): Float64Array {
+  const gram = new Float64Array(q * q);
+  const weighted = new Float64Array(rowCount);
+  for (let a = 0; a < q; a++) {
+    const offsetA = a * rowCount;
+    for (let r = 0; r < rowCount; r++) weighted[r] = weights[r] * centered[offsetA + r];
+    let b = a;
+    for (; b + 4 <= q; b += 4) dotFour(weighted, centered, rowCount, b, gram.subarray(a * q + b));
+    for (; b < q; b++) gram[a * q + b] = dot(weighted, centered, rowCount, b);
+  }
+  for (let a = 0; a < q; a++) for (let b = 0; b < a; b++) gram[a * q + b] = gram[b * q + a];
+  return gram;
+}
+
+/** sum_r v_r c_rb for column b of the column-major `columns`. */
+function dot(v: Float64Array, columns: Float64Array, rowCount: number, b: number): number {
+  const offset = b * rowCount;
+  let sum = 0;
+  for (let r = 0; r < rowCount; r++) sum += v[r] * columns[offset + r];
+  return sum;
+}
+
+/** dot() for columns b..b+3 in one pass: four independent sums keep the pipeline busy. */
+function dotFour(
+  v: Float64Array,
+  columns: Float64Array,
+  rowCount: number,
+  b: number,
+  out: Float64Array,
+): void {
+  const o0 = b * rowCount;
+  const o1 = o0 + rowCount;
+  const o2 = o1 + rowCount;
+  const o3 = o2 + rowCount;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let r = 0; r < rowCount; r++) {
+    const vr = v[r];
+    s0 += vr * columns[o0 + r];
+    s1 += vr * columns[o1 + r];
+    s2 += vr * columns[o2 + r];
+    s3 += vr * columns[o3 + r];
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}
+
+/** Centers `y` by its weighted mean and takes its cross-products with the Gram's columns. */
+export function centeredTarget(
+  design: CenteredGram,
+  y: ArrayLike<number>,
+  weights: ArrayLike<number>,
+): CenteredTarget {
+  const n = design.rowCount;
+  let sum = 0;
+  for (let r = 0; r < n; r++) sum += weights[r] * y[r];
+  const mean = sum / design.totalWeight;
+  const weightedTarget = new Float64Array(n);
+  let spread = 0;
+  for (let r = 0; r < n; r++) {
+    const deviation = y[r] - mean;
+    weightedTarget[r] = weights[r] * deviation;
+    spread += weights[r] * deviation ** 2;
+  }
+  const q = design.columns.length;
+  const moment = new Float64Array(q);
+  for (let a = 0; a < q; a++) moment[a] = dot(weightedTarget, design.centered, n, a);
+  return { mean, moment, spread };
+}
+
+/**
+ * The ridge coefficients over the picked columns (indices into the Gram's columns):
+ * (G_pp + alpha I) beta = moment_p.
+ */
+export function ridgeFromGram(
+  design: CenteredGram,
+  target: CenteredTarget,
+  picks: number[],
+  alpha: number,
+): Float64Array {
+  const p = picks.length;
+  const q = design.columns.length;
+  const lhs = new Float64Array(p * p);
+  const rhs = new Float64Array(p);
+  for (let a = 0; a < p; a++) {
+    for (let b = 0; b < p; b++) lhs[a * p + b] = design.gram[picks[a] * q + picks[b]];
+    lhs[a * p + a] += alpha;
+    rhs[a] = target.moment[picks[a]];
+  }
+  return solveSymmetric(lhs, rhs, p);
+}
+
+/**
+ * sum_r w_r (y_r - mean - x_r . beta)^2 over the centered picked columns, from the normal
+ * equations: spread - 2 beta . moment + beta' G beta.
+ */
+export function residualFromGram(
+  design: CenteredGram,
+  target: CenteredTarget,
+  picks: number[],
+  beta: Float64Array,
+): number {
+  const q = design.columns.length;
+  let residual = target.spread;
+  for (let a = 0; a < picks.length; a++) {
+    let row = 0;
+    for (let b = 0; b < picks.length; b++) row += design.gram[picks[a] * q + picks[b]] * beta[b];
+    residual += beta[a] * (row - 2 * target.moment[picks[a]]);
+  }
+  return Math.max(0, residual);
+}
+
+/**
+ * Solves a x = b for a symmetric q × q matrix: by Cholesky when a is clearly positive
+ * definite, the usual case; otherwise the minimum-norm least-squares solution, through the SVD.
+ */
+export function solveSymmetric(a: Float64Array, b: Float64Array, q: number): Float64Array {
+  const solution = choleskySolve(a, b, q);
+  if (solution) return solution;
+  const lhs = new Matrix(q, q);
+  for (let i = 0; i < q; i++) for (let j = 0; j < q; j++) lhs.set(i, j, a[i * q + j]);
+  const rhs = Matrix.columnVector(Array.from(b));
+  return Float64Array.from(solve(lhs, rhs, true).to1DArray());
+}
+
+/** Relative size under which a Cholesky pivot counts as zero. */
+const PIVOT_TOLERANCE = 1e-10;
+
+/** Cholesky solve; null when a pivot is not clearly positive or the result is not finite. */
+function choleskySolve(a: Float64Array, b: Float64Array, q: number): Float64Array | null {
+  let largest = 0;
+  for (let i = 0; i < q; i++) largest = Math.max(largest, a[i * q + i]);
+  const lower = new Float64Array(q * q);
+  for (let i = 0; i < q; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = a[i * q + j];
+      for (let t = 0; t < j; t++) sum -= lower[i * q + t] * lower[j * q + t];
+      if (i === j) {
+        if (!(sum > PIVOT_TOLERANCE * largest)) return null;
+        lower[i * q + i] = Math.sqrt(sum);
+      } else {
+        lower[i * q + j] = sum / lower[j * q + j];
+      }
+    }
+  }
+  const x = Float64Array.from(b);
+  for (let i = 0; i < q; i++) {
+    let sum = x[i];
+    for (let t = 0; t < i; t++) sum -= lower[i * q + t] * x[t];
+    x[i] = sum / lower[i * q + i];
+  }
+  for (let i = q - 1; i >= 0; i--) {
+    let sum = x[i];
+    for (let t = i + 1; t < q; t++) sum -= lower[t * q + i] * x[t];
+    x[i] = sum / lower[i * q + i];
+  }
+  return x.every(Number.isFinite) ? x : null;
+}
