@@ -1,7 +1,6 @@
 // KernelSHAP (Lundberg and Lee, 2017): Shapley values as the solution of a weighted linear
 // regression over coalitions, with the Shapley kernel as weights and the efficiency constraint
 // sum(phi) = f(x) - E[f] imposed exactly.
-import { Matrix, solve } from 'ml-matrix';
 import {
   backgroundMean,
   coalitionValues,
@@ -12,6 +11,7 @@ import {
 import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
 import { lassoEntryOrder } from './lasso.js';
 import { createRandom, instanceSeed, type Random } from './random.js';
+import { solveSymmetric } from './symmetric-solve.js';
 
 /** Coalitions to evaluate and their regression weights. */
 export interface CoalitionPlan {
@@ -356,64 +356,6 @@ export function solveShapleyRegression(
   const whole = emptyEquations(q, outputCount);
   accumulateEquations(plan, values, fx, base, outputCount, [whole], () => 0);
   return solveEquations([whole], [1], fx, base, q, outputCount);
-}
-
-/**
- * Solves a x = b for a symmetric q × q matrix and q × k right-hand sides: by Cholesky when a is
- * clearly positive definite, the usual case. Fewer distinct coalitions than features leave the
- * system singular: then the minimum-norm least-squares solution, through the SVD.
- */
-function solveSymmetric(a: Float64Array, b: Float64Array, q: number, k: number): Float64Array {
-  const solution = choleskySolve(a, b, q, k);
-  if (solution) return solution;
-  const lhs = new Matrix(q, q);
-  const rhs = new Matrix(q, k);
-  for (let i = 0; i < q; i++) {
-    for (let j = 0; j < q; j++) lhs.set(i, j, a[i * q + j]);
-    for (let o = 0; o < k; o++) rhs.set(i, o, b[i * k + o]);
-  }
-  return Float64Array.from(solve(lhs, rhs, true).to1DArray());
-}
-
-/** Relative size under which a Cholesky pivot counts as zero. */
-const PIVOT_TOLERANCE = 1e-10;
-
-/** Cholesky solve; null when a pivot is not clearly positive or the result is not finite. */
-function choleskySolve(
-  a: Float64Array,
-  b: Float64Array,
-  q: number,
-  k: number,
-): Float64Array | null {
-  let largest = 0;
-  for (let i = 0; i < q; i++) largest = Math.max(largest, a[i * q + i]);
-  const lower = new Float64Array(q * q);
-  for (let i = 0; i < q; i++) {
-    for (let j = 0; j <= i; j++) {
-      let sum = a[i * q + j];
-      for (let t = 0; t < j; t++) sum -= lower[i * q + t] * lower[j * q + t];
-      if (i === j) {
-        if (!(sum > PIVOT_TOLERANCE * largest)) return null;
-        lower[i * q + i] = Math.sqrt(sum);
-      } else {
-        lower[i * q + j] = sum / lower[j * q + j];
-      }
-    }
-  }
-  const x = Float64Array.from(b);
-  for (let o = 0; o < k; o++) {
-    for (let i = 0; i < q; i++) {
-      let sum = x[i * k + o];
-      for (let t = 0; t < i; t++) sum -= lower[i * q + t] * x[t * k + o];
-      x[i * k + o] = sum / lower[i * q + i];
-    }
-    for (let i = q - 1; i >= 0; i--) {
-      let sum = x[i * k + o];
-      for (let t = i + 1; t < q; t++) sum -= lower[t * q + i] * x[t * k + o];
-      x[i * k + o] = sum / lower[i * q + i];
-    }
-  }
-  return x.every(Number.isFinite) ? x : null;
 }
 
 /** Independent groups the sampled coalitions are split into for the error estimate. */

@@ -1,6 +1,6 @@
 // Weighted least squares through centered normal equations: accumulated once over the rows,
 // then any subset of the columns is solved from them without another pass over the rows.
-import { Matrix, solve } from 'ml-matrix';
+import { solveSymmetric } from './symmetric-solve.js';
 
 /** Weighted means and centered Gram matrix of some columns of a row-major table. */
 export interface CenteredGram {
@@ -188,51 +188,4 @@ export function residualFromGram(
     residual += beta[a] * (row - 2 * target.moment[picks[a]]);
   }
   return Math.max(0, residual);
-}
-
-/**
- * Solves a x = b for a symmetric q × q matrix: by Cholesky when a is clearly positive
- * definite, the usual case; otherwise the minimum-norm least-squares solution, through the SVD.
- */
-export function solveSymmetric(a: Float64Array, b: Float64Array, q: number): Float64Array {
-  const solution = choleskySolve(a, b, q);
-  if (solution) return solution;
-  const lhs = new Matrix(q, q);
-  for (let i = 0; i < q; i++) for (let j = 0; j < q; j++) lhs.set(i, j, a[i * q + j]);
-  const rhs = Matrix.columnVector(Array.from(b));
-  return Float64Array.from(solve(lhs, rhs, true).to1DArray());
-}
-
-/** Relative size under which a Cholesky pivot counts as zero. */
-const PIVOT_TOLERANCE = 1e-10;
-
-/** Cholesky solve; null when a pivot is not clearly positive or the result is not finite. */
-function choleskySolve(a: Float64Array, b: Float64Array, q: number): Float64Array | null {
-  let largest = 0;
-  for (let i = 0; i < q; i++) largest = Math.max(largest, a[i * q + i]);
-  const lower = new Float64Array(q * q);
-  for (let i = 0; i < q; i++) {
-    for (let j = 0; j <= i; j++) {
-      let sum = a[i * q + j];
-      for (let t = 0; t < j; t++) sum -= lower[i * q + t] * lower[j * q + t];
-      if (i === j) {
-        if (!(sum > PIVOT_TOLERANCE * largest)) return null;
-        lower[i * q + i] = Math.sqrt(sum);
-      } else {
-        lower[i * q + j] = sum / lower[j * q + j];
-      }
-    }
-  }
-  const x = Float64Array.from(b);
-  for (let i = 0; i < q; i++) {
-    let sum = x[i];
-    for (let t = 0; t < i; t++) sum -= lower[i * q + t] * x[t];
-    x[i] = sum / lower[i * q + i];
-  }
-  for (let i = q - 1; i >= 0; i--) {
-    let sum = x[i];
-    for (let t = i + 1; t < q; t++) sum -= lower[t * q + i] * x[t];
-    x[i] = sum / lower[i * q + i];
-  }
-  return x.every(Number.isFinite) ? x : null;
 }
