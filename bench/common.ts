@@ -154,7 +154,6 @@ export function breastCancerRequest(
       link: 'identity' as const,
       seed,
       outputs: 'all' as const,
-      l1Features: null,
     },
   };
 }
@@ -166,5 +165,6 @@ export function breastCancerPayload(
   seed = 1,
   nsamples: number | 'auto' = 'auto',
 ): ExplanationPayload {
-  return { tenant: OPEN_TENANT, ...breastCancerRequest(modelId, instanceCount, seed, nsamples) };
+  const request = breastCancerRequest(modelId, instanceCount, seed, nsamples);
+  return { tenant: OPEN_TENANT, ...request, params: { ...request.params, l1Features: null } };
 }
