@@ -271,73 +271,97 @@ interface NormalEquations {
   rhs: Float64Array;
 }
 
-function emptyEquations(q: number, k: number): NormalEquations {
-  return { normal: new Float64Array(q * q), rhs: new Float64Array(q * k) };
-}
-
 /**
- * Adds each coalition's term to the equations of its part: `partOf(c)` indexes `parts`.
- * @param values - coalitionCount × outputCount, v(S) in link space.
+ * Normal equations summed per part of a plan's coalitions. The left-hand sides depend on the
+ * coalitions alone, so they are summed when this is built, which can happen while the model is
+ * still evaluating the coalitions; the values then add only the right-hand sides.
  */
-function accumulateEquations(
-  plan: CoalitionPlan,
-  values: Float64Array,
-  fx: ArrayLike<number>,
-  base: ArrayLike<number>,
-  k: number,
-  parts: NormalEquations[],
-  partOf: (c: number) => number,
-): void {
-  const m = plan.featureCount;
-  const q = m - 1;
-  const active = new Int32Array(q);
-  const target = new Float64Array(k);
-  for (let c = 0; c < plan.coalitionCount; c++) {
-    const { normal, rhs } = parts[partOf(c)];
-    const w = plan.weights[c];
-    const last = plan.masks[c * m + q];
-    let count = 0;
-    for (let j = 0; j < q; j++) if (plan.masks[c * m + j] !== last) active[count++] = j;
-    const sign = last === 1 ? -1 : 1;
+export class PartitionedEquations {
+  readonly parts: NormalEquations[];
+  private readonly q: number;
+
+  /**
+   * @param partOf - the part of each coalition, an index into `parts`.
+   * @param partCount - number of parts.
+   */
+  constructor(
+    private readonly plan: CoalitionPlan,
+    private readonly partOf: Int32Array,
+    partCount: number,
+    private readonly k: number,
+  ) {
+    this.q = plan.featureCount - 1;
+    this.parts = Array.from({ length: partCount }, () => ({
+      normal: new Float64Array(this.q * this.q),
+      rhs: new Float64Array(this.q * k),
+    }));
+    this.forEachRow((c, active, count) => {
+      const normal = this.parts[partOf[c]].normal;
+      const w = plan.weights[c];
+      for (let i = 0; i < count; i++) {
+        const row = active[i] * this.q;
+        for (let t = i; t < count; t++) normal[row + active[t]] += w;
+      }
+    });
+  }
+
+  /**
+   * Adds the right-hand sides of the coalition values.
+   * @param values - coalitionCount × outputCount, v(S) in link space.
+   */
+  addValues(values: Float64Array, fx: ArrayLike<number>, base: ArrayLike<number>): void {
+    const { plan, k, partOf } = this;
+    const m = plan.featureCount;
+    const target = new Float64Array(k);
+    this.forEachRow((c, active, count) => {
+      const rhs = this.parts[partOf[c]].rhs;
+      const last = plan.masks[c * m + this.q];
+      const signedWeight = last === 1 ? -plan.weights[c] : plan.weights[c];
+      for (let o = 0; o < k; o++) {
+        target[o] = signedWeight * (values[c * k + o] - base[o] - last * (fx[o] - base[o]));
+      }
+      for (let i = 0; i < count; i++) {
+        for (let o = 0; o < k; o++) rhs[active[i] * k + o] += target[o];
+      }
+    });
+  }
+
+  /** The Shapley values that solve the parts summed with the given scales. */
+  solve(scales: number[], fx: ArrayLike<number>, base: ArrayLike<number>): Float64Array {
+    const { q, k } = this;
+    const normal = new Float64Array(q * q);
+    const rhs = new Float64Array(q * k);
+    this.parts.forEach((part, p) => {
+      for (let i = 0; i < q * q; i++) normal[i] += scales[p] * part.normal[i];
+      for (let i = 0; i < q * k; i++) rhs[i] += scales[p] * part.rhs[i];
+    });
+    for (let a = 0; a < q; a++) for (let b = 0; b < a; b++) normal[a * q + b] = normal[b * q + a];
+
+    const solution = solveSymmetric(normal, rhs, q, k);
+    const phi = new Float64Array((q + 1) * k);
     for (let o = 0; o < k; o++) {
-      target[o] = sign * w * (values[c * k + o] - base[o] - last * (fx[o] - base[o]));
+      let sum = 0;
+      for (let j = 0; j < q; j++) {
+        phi[j * k + o] = solution[j * k + o];
+        sum += solution[j * k + o];
+      }
+      phi[q * k + o] = fx[o] - base[o] - sum;
     }
-    for (let i = 0; i < count; i++) {
-      const a = active[i];
-      for (let t = i; t < count; t++) normal[a * q + active[t]] += w;
-      for (let o = 0; o < k; o++) rhs[a * k + o] += target[o];
+    return phi;
+  }
+
+  /** Calls `visit` with each coalition and the features where its row is not 0. */
+  private forEachRow(visit: (c: number, active: Int32Array, count: number) => void): void {
+    const { plan, q } = this;
+    const m = plan.featureCount;
+    const active = new Int32Array(q);
+    for (let c = 0; c < plan.coalitionCount; c++) {
+      const last = plan.masks[c * m + q];
+      let count = 0;
+      for (let j = 0; j < q; j++) if (plan.masks[c * m + j] !== last) active[count++] = j;
+      visit(c, active, count);
     }
   }
-}
-
-/** The Shapley values that solve `parts` summed with the given scales. */
-function solveEquations(
-  parts: NormalEquations[],
-  scales: number[],
-  fx: ArrayLike<number>,
-  base: ArrayLike<number>,
-  q: number,
-  k: number,
-): Float64Array {
-  const normal = new Float64Array(q * q);
-  const rhs = new Float64Array(q * k);
-  parts.forEach((part, p) => {
-    for (let i = 0; i < q * q; i++) normal[i] += scales[p] * part.normal[i];
-    for (let i = 0; i < q * k; i++) rhs[i] += scales[p] * part.rhs[i];
-  });
-  for (let a = 0; a < q; a++) for (let b = 0; b < a; b++) normal[a * q + b] = normal[b * q + a];
-
-  const solution = solveSymmetric(normal, rhs, q, k);
-  const phi = new Float64Array((q + 1) * k);
-  for (let o = 0; o < k; o++) {
-    let sum = 0;
-    for (let j = 0; j < q; j++) {
-      phi[j * k + o] = solution[j * k + o];
-      sum += solution[j * k + o];
-    }
-    phi[q * k + o] = fx[o] - base[o] - sum;
-  }
-  return phi;
 }
 
 /**
@@ -352,14 +376,30 @@ export function solveShapleyRegression(
   base: ArrayLike<number>,
   outputCount: number,
 ): Float64Array {
-  const q = plan.featureCount - 1;
-  const whole = emptyEquations(q, outputCount);
-  accumulateEquations(plan, values, fx, base, outputCount, [whole], () => 0);
-  return solveEquations([whole], [1], fx, base, q, outputCount);
+  const whole = new PartitionedEquations(plan, new Int32Array(plan.coalitionCount), 1, outputCount);
+  whole.addValues(values, fx, base);
+  return whole.solve([1], fx, base);
 }
 
 /** Independent groups the sampled coalitions are split into for the error estimate. */
 export const ERROR_GROUPS = 10;
+
+/**
+ * The equations behind `solveWithErrors`, split for the error estimate: part 0 holds the
+ * enumerated coalitions, part 1 + g sampled group g (complementary pairs dealt together). With
+ * fewer than 2 groups there is one part and no error estimate.
+ */
+export function errorEquations(plan: CoalitionPlan, outputCount: number): PartitionedEquations {
+  const sampled = plan.coalitionCount - plan.firstSampled;
+  const groups = Math.min(ERROR_GROUPS, Math.floor(sampled / 2));
+  const partOf = new Int32Array(plan.coalitionCount);
+  if (groups >= 2) {
+    for (let c = plan.firstSampled; c < plan.coalitionCount; c++) {
+      partOf[c] = 1 + (Math.floor((c - plan.firstSampled) / 2) % groups);
+    }
+  }
+  return new PartitionedEquations(plan, partOf, groups >= 2 ? groups + 1 : 1, outputCount);
+}
 
 /**
  * Shapley values with the standard error of each from the sampling, by batch means: the
@@ -369,6 +409,7 @@ export const ERROR_GROUPS = 10;
  * about var(phi_g) / G. Enumerated coalitions carry no sampling error, so an exhaustive plan
  * gives 0. The normal equations are linear in the weights, so one pass over the coalitions
  * sums them per group, and every estimate is a weighted sum of those parts.
+ * @param equations - from `errorEquations(plan)`, values not yet added.
  * @returns M × outputCount values and standard errors; the errors are zeros when fewer than 2
  *   groups can be formed.
  */
@@ -378,33 +419,28 @@ export function solveWithErrors(
   fx: ArrayLike<number>,
   base: ArrayLike<number>,
   outputCount: number,
+  equations = errorEquations(plan, outputCount),
 ): { phi: Float64Array; errors: Float64Array } {
   const m = plan.featureCount;
-  const k = outputCount;
-  const sampled = plan.coalitionCount - plan.firstSampled;
-  const groups = Math.min(ERROR_GROUPS, Math.floor(sampled / 2));
-  const errors = new Float64Array(m * k);
-  if (groups < 2) return { phi: solveShapleyRegression(plan, values, fx, base, k), errors };
+  const groups = equations.parts.length - 1;
+  const errors = new Float64Array(m * outputCount);
+  equations.addValues(values, fx, base);
+  const phi = equations.solve(new Array(groups + 1).fill(1), fx, base);
+  if (groups < 2) return { phi, errors };
 
-  // Part 0: the enumerated coalitions; part 1 + g: sampled group g.
-  const parts = Array.from({ length: groups + 1 }, () => emptyEquations(m - 1, k));
-  const partOf = (c: number) =>
-    c < plan.firstSampled ? 0 : 1 + (Math.floor((c - plan.firstSampled) / 2) % groups);
-  accumulateEquations(plan, values, fx, base, k, parts, partOf);
   const groupWeights = new Float64Array(groups + 1);
+  const partOf = (c: number) => 1 + (Math.floor((c - plan.firstSampled) / 2) % groups);
   for (let c = plan.firstSampled; c < plan.coalitionCount; c++) {
     groupWeights[partOf(c)] += plan.weights[c];
   }
   const sampledWeight = groupWeights.reduce((a, b) => a + b, 0);
-
-  const phi = solveEquations(parts, new Array(groups + 1).fill(1), fx, base, m - 1, k);
   const estimates = Array.from({ length: groups }, (_, g) => {
     const scales = new Array(groups + 1).fill(0);
     scales[0] = 1;
     scales[g + 1] = groupWeights[g + 1] > 0 ? sampledWeight / groupWeights[g + 1] : 0;
-    return solveEquations(parts, scales, fx, base, m - 1, k);
+    return equations.solve(scales, fx, base);
   });
-  for (let i = 0; i < m * k; i++) {
+  for (let i = 0; i < m * outputCount; i++) {
     let mean = 0;
     for (const estimate of estimates) mean += estimate[i] / groups;
     let squares = 0;
@@ -493,17 +529,20 @@ async function explainInstance(
   if (varying.length <= 1) return soleFeatureShapley(varying, fx, base, bg.width, k);
   const budget = options.nsamples === 'auto' ? autoSampleCount(varying.length) : options.nsamples;
   const plan = planCoalitions(varying.length, budget, createRandom(options.seed));
-  const v = await coalitionValues(ctx, x, bg, varying, plan.masks, plan.coalitionCount);
+  // The first batches go to the model before the values are awaited; meanwhile the left-hand
+  // sides of the regression, which need only the coalitions, are summed.
+  const pending = coalitionValues(ctx, x, bg, varying, plan.masks, plan.coalitionCount);
   const select = options.l1Features ?? varying.length;
+  const equations = select < varying.length ? null : errorEquations(plan, k);
+  const v = await pending;
   // Limitation: no error estimate under l1 selection, because the selected set itself
   // would change from one group of coalitions to the next.
-  const solved =
-    select < varying.length
-      ? {
-          phi: solveSelected(plan, v, fx, base, k, select),
-          errors: new Float64Array(varying.length * k),
-        }
-      : solveWithErrors(plan, v, fx, base, k);
+  const solved = equations
+    ? solveWithErrors(plan, v, fx, base, k, equations)
+    : {
+        phi: solveSelected(plan, v, fx, base, k, select),
+        errors: new Float64Array(varying.length * k),
+      };
   return {
     phi: scatterFeatures(solved.phi, varying, bg.width, k),
     errors: scatterFeatures(solved.errors, varying, bg.width, k),
