@@ -14,8 +14,10 @@ import { storeFixtureModels, type FixtureStore } from '../test/helpers/model-sto
 import { median } from './common.js';
 
 export const BATCH_ROWS = 65_536;
-/** Job and predict alternate this many times; the median of the per-pair ratios is reported. */
-const PAIRS = 5;
+/** Rounds of jobs then predicts; the median of the per-round ratios is reported. */
+const ROUNDS = 3;
+/** Back-to-back runs of each side in a round, as a busy worker runs its jobs. */
+const RUNS_PER_ROUND = 5;
 
 export interface MethodFigure {
   method: string;
@@ -78,8 +80,11 @@ async function plainPredictor(fixtures: FixtureStore, name: string) {
 }
 
 /**
- * Runs the job once to warm up, then PAIRS times alternating with a plain predict over as many
- * rows, so that load from other processes falls on both sides alike.
+ * Runs the job once to warm up, then ROUNDS rounds of RUNS_PER_ROUND jobs back to back followed
+ * by as many plain predicts over as many rows. Each round gives one ratio of medians, so that
+ * load from other processes, which drifts over seconds, falls on both sides of it alike; the runs
+ * within a round follow each other as jobs do in a busy worker (a job right after a predict in
+ * this thread would find the compute threads' caches cold).
  */
 export async function measureJob(
   pool: ComputePool,
@@ -91,20 +96,38 @@ export async function measureJob(
   const modelRows = warm.result.modelEvaluations;
   const plain = await plainPredictor(fixtures, name);
   await plain.predict(modelRows);
-  const pairs: { job: Timing; predict: Timing }[] = [];
-  for (let i = 0; i < PAIRS; i++) {
-    const job = await timed(() => pool.explain(payload, () => undefined));
-    pairs.push({ job, predict: await timed(() => plain.predict(modelRows)) });
+  const jobs: Timing[] = [];
+  const predicts: Timing[] = [];
+  const ratios: { wall: number; cpu: number }[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const roundJobs: Timing[] = [];
+    const roundPredicts: Timing[] = [];
+    for (let i = 0; i < RUNS_PER_ROUND; i++) {
+      roundJobs.push(await timed(() => pool.explain(payload, () => undefined)));
+    }
+    for (let i = 0; i < RUNS_PER_ROUND; i++) {
+      roundPredicts.push(await timed(() => plain.predict(modelRows)));
+    }
+    const job = medianTiming(roundJobs);
+    const predict = medianTiming(roundPredicts);
+    ratios.push({ wall: job.wallMs / predict.wallMs, cpu: job.cpuMs / predict.cpuMs });
+    jobs.push(...roundJobs);
+    predicts.push(...roundPredicts);
   }
   plain.dispose();
-  const middle = (pick: (p: { job: Timing; predict: Timing }) => number) =>
-    median(pairs.map(pick));
   return {
     modelRows,
-    job: { wallMs: middle((p) => p.job.wallMs), cpuMs: middle((p) => p.job.cpuMs) },
-    predict: { wallMs: middle((p) => p.predict.wallMs), cpuMs: middle((p) => p.predict.cpuMs) },
-    ratio: middle((p) => p.job.wallMs / p.predict.wallMs),
-    cpuRatio: middle((p) => p.job.cpuMs / p.predict.cpuMs),
+    job: medianTiming(jobs),
+    predict: medianTiming(predicts),
+    ratio: median(ratios.map((r) => r.wall)),
+    cpuRatio: median(ratios.map((r) => r.cpu)),
+  };
+}
+
+function medianTiming(timings: Timing[]): Timing {
+  return {
+    wallMs: median(timings.map((t) => t.wallMs)),
+    cpuMs: median(timings.map((t) => t.cpuMs)),
   };
 }
 

@@ -120,7 +120,13 @@ export async function coalitionValues(
 ): Promise<Float64Array> {
   const k = ctx.outputCount;
   const values = new Float64Array(coalitionCount * k);
-  const perBatch = Math.max(1, Math.floor(ctx.batchRows / bg.count));
+  const perBatch = Math.max(
+    1,
+    Math.min(
+      Math.floor(ctx.batchRows / bg.count),
+      Math.floor(MAX_BATCH_VALUES / (bg.count * bg.width)),
+    ),
+  );
   const writer = new MaskedRowWriter(instance, bg, features, masks);
   const weights = normalizedWeights(bg);
   const pool = ctx.rowBuffers ?? new RowBuffers();
@@ -153,6 +159,12 @@ export async function coalitionValues(
 
 /** Batches handed to the model before the first of them has to come back. */
 const BATCHES_IN_FLIGHT = 2;
+
+/**
+ * Most values in one batch of masked rows (16 MiB of float32): with wide inputs (images) a
+ * batch of `batchRows` rows would take hundreds of megabytes, times the batches in flight.
+ */
+const MAX_BATCH_VALUES = 1 << 22;
 
 const EMPTY = -1;
 const FULL = -2;

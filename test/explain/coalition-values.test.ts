@@ -140,6 +140,30 @@ describe('coalitionValues', () => {
   });
 });
 
+describe('coalitionValues on wide rows', () => {
+  it('keeps each batch within 2^22 values however many rows the batch size allows', async () => {
+    const width = 1000;
+    const wide = toBackground(Array.from({ length: 100 }, (_, r) => new Array(width).fill(r)));
+    const largest: number[] = [];
+    const ctx: EvaluationContext = {
+      evaluate: async (rows, rowCount) => {
+        largest.push(rows.length);
+        return new Float32Array(rowCount);
+      },
+      outputCount: 1,
+      link: 'identity',
+      batchRows: 65_536,
+      modelEvaluations: 0,
+    };
+    const masks = new Uint8Array(100 * 10).map((_, i) => (i % 3 === 0 ? 1 : 0));
+    const features = Array.from({ length: 10 }, (_, j) => j);
+    await coalitionValues(ctx, new Array(width).fill(-1), wide, features, masks, 100);
+    expect(Math.max(...largest)).toBeLessThanOrEqual(2 ** 22);
+    expect(largest.length).toBeGreaterThan(1);
+    expect(ctx.modelEvaluations).toBe(100 * 100);
+  });
+});
+
 describe('RowBuffers', () => {
   it('hands a released buffer out again and shares memory when asked', () => {
     const pool = new RowBuffers(true);
