@@ -94,6 +94,31 @@ export async function backgroundMean(
   return linkInPlace(ctx.link, mean);
 }
 
+/** The base values E[f] and the instances' outputs f(x), in link space. */
+export interface ReferenceOutputs {
+  base: Float64Array;
+  /** instances × outputCount. */
+  fx: Float64Array;
+}
+
+/**
+ * Starts the two model calls every Shapley method needs, without waiting for them: the
+ * instances' coalitions can be planned and sent meanwhile. The promise is marked handled, so a
+ * failure surfaces where it is awaited (or through the failure that stopped the method first).
+ */
+export function referenceOutputs(
+  ctx: EvaluationContext,
+  instances: number[][],
+  bg: Background,
+): Promise<ReferenceOutputs> {
+  const reference = Promise.all([
+    backgroundMean(ctx, bg),
+    linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length),
+  ]).then(([base, fx]) => ({ base, fx }));
+  reference.catch(() => undefined);
+  return reference;
+}
+
 function linkInPlace(link: LinkName, values: Float64Array): Float64Array {
   if (link === 'identity') return values;
   for (let i = 0; i < values.length; i++) values[i] = applyLink(link, values[i]);

@@ -1,9 +1,8 @@
 // Exact Shapley values by enumerating every coalition: the definition itself, affordable for a
 // few features, and the oracle the sampling methods are tested against.
 import {
-  backgroundMean,
   coalitionValues,
-  linkedOutputs,
+  referenceOutputs,
   type Background,
   type EvaluationContext,
 } from './coalition-values.js';
@@ -32,11 +31,11 @@ export async function exactShap(
       throw new Error(`exact Shapley values over ${m} features need 2^${m} coalitions`);
     }
   }
-  const base = await backgroundMean(ctx, bg);
-  const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
+  const reference = referenceOutputs(ctx, instances, bg);
   const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
     explainInstance(ctx, instances[i], bg),
   );
+  const { base, fx } = await reference;
   return {
     baseValues: Array.from(base),
     outputs: reshape(fx, instances.length, k),

@@ -2,11 +2,11 @@
 // regression over coalitions, with the Shapley kernel as weights and the efficiency constraint
 // sum(phi) = f(x) - E[f] imposed exactly.
 import {
-  backgroundMean,
   coalitionValues,
-  linkedOutputs,
+  referenceOutputs,
   type Background,
   type EvaluationContext,
+  type ReferenceOutputs,
 } from './coalition-values.js';
 import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
 import { lassoEntryOrder } from './lasso.js';
@@ -489,15 +489,15 @@ export async function kernelShap(
   options: KernelShapOptions,
 ): Promise<ShapleyResult> {
   const k = ctx.outputCount;
-  const base = await backgroundMean(ctx, bg);
-  const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
+  const reference = referenceOutputs(ctx, instances, bg);
   const firstInstance = options.firstInstance ?? 0;
   const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
-    explainInstance(ctx, instances[i], fx.subarray(i * k, (i + 1) * k), base, bg, {
+    explainInstance(ctx, instances[i], i, reference, bg, {
       ...options,
       seed: instanceSeed(options.seed, firstInstance + i),
     }),
   );
+  const { base, fx } = await reference;
   const selecting = options.l1Features != null;
   return {
     baseValues: Array.from(base),
@@ -515,18 +515,24 @@ export interface InstanceShapley {
   coalitions: number;
 }
 
-/** KernelSHAP for one instance; `options.seed` is the instance's own stream. */
+/**
+ * KernelSHAP for instance `index`; `options.seed` is the instance's own stream. Its coalitions
+ * go to the model before the reference outputs are awaited.
+ */
 async function explainInstance(
   ctx: EvaluationContext,
   x: number[],
-  fx: Float64Array,
-  base: Float64Array,
+  index: number,
+  reference: Promise<ReferenceOutputs>,
   bg: Background,
   options: KernelShapOptions,
 ): Promise<InstanceShapley> {
   const k = ctx.outputCount;
   const varying = varyingFeatures(x, bg);
-  if (varying.length <= 1) return soleFeatureShapley(varying, fx, base, bg.width, k);
+  if (varying.length <= 1) {
+    const { fx, base } = await reference;
+    return soleFeatureShapley(varying, fx.subarray(index * k, (index + 1) * k), base, bg.width, k);
+  }
   const budget = options.nsamples === 'auto' ? autoSampleCount(varying.length) : options.nsamples;
   const plan = planCoalitions(varying.length, budget, createRandom(options.seed));
   // The first batches go to the model before the values are awaited; meanwhile the left-hand
@@ -535,6 +541,8 @@ async function explainInstance(
   const select = options.l1Features ?? varying.length;
   const equations = select < varying.length ? null : errorEquations(plan, k);
   const v = await pending;
+  const { base, fx: outputs } = await reference;
+  const fx = outputs.subarray(index * k, (index + 1) * k);
   // Limitation: no error estimate under l1 selection, because the selected set itself
   // would change from one group of coalitions to the next.
   const solved = equations

@@ -1,11 +1,11 @@
 // Shapley values by permutation sampling (Castro et al., 2009) with antithetic pairs: each
 // random feature order is walked together with its reverse, whose errors tend to cancel.
 import {
-  backgroundMean,
   coalitionValues,
-  linkedOutputs,
+  referenceOutputs,
   type Background,
   type EvaluationContext,
+  type ReferenceOutputs,
 } from './coalition-values.js';
 import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
 import {
@@ -45,8 +45,7 @@ export async function samplingShap(
   options: SamplingShapOptions,
 ): Promise<ShapleyResult> {
   const k = ctx.outputCount;
-  const base = await backgroundMean(ctx, bg);
-  const fx = await linkedOutputs(ctx, Float32Array.from(instances.flat()), instances.length);
+  const reference = referenceOutputs(ctx, instances, bg);
   // Orders are drawn for every instance up front, in instance order, from the request's one
   // stream; the model calls may then overlap.
   const rng = createRandom(options.seed);
@@ -57,8 +56,9 @@ export async function samplingShap(
     return m > 1 ? antitheticOrders(m, Math.max(1, Math.ceil(requested / 2)), rng) : [];
   });
   const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
-    explainInstance(ctx, instances[i], fx.subarray(i * k, (i + 1) * k), base, bg, orders[i]),
+    explainInstance(ctx, instances[i], i, reference, bg, orders[i]),
   );
+  const { base, fx } = await reference;
   return {
     baseValues: Array.from(base),
     outputs: reshape(fx, instances.length, k),
@@ -68,21 +68,24 @@ export async function samplingShap(
   };
 }
 
-/** Permutation sampling for one instance over the given feature orders. */
+/** Permutation sampling for instance `index` over the given feature orders. */
 async function explainInstance(
   ctx: EvaluationContext,
   x: number[],
-  fx: Float64Array,
-  base: Float64Array,
+  index: number,
+  reference: Promise<ReferenceOutputs>,
   bg: Background,
   orders: Int32Array[],
 ): Promise<InstanceShapley> {
   const k = ctx.outputCount;
   const varying = varyingFeatures(x, bg);
-  if (varying.length <= 1) return soleFeatureShapley(varying, fx, base, bg.width, k);
   const m = varying.length;
   const count = orders.length * (m - 1);
-  const v = await coalitionValues(ctx, x, bg, varying, prefixMasks(orders, m), count);
+  const v =
+    m > 1 ? await coalitionValues(ctx, x, bg, varying, prefixMasks(orders, m), count) : null;
+  const { base, fx: outputs } = await reference;
+  const fx = outputs.subarray(index * k, (index + 1) * k);
+  if (!v) return soleFeatureShapley(varying, fx, base, bg.width, k);
   const [mean, stderr] = pairStatistics(orders, v, fx, base, m, k);
   return {
     phi: scatterFeatures(mean, varying, bg.width, k),
