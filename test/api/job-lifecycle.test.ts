@@ -51,7 +51,7 @@ describe('cancelling a running job', () => {
   it('stops it at its next batch and it ends as cancelled', async () => {
     const worker = await startTestWorker(t);
     try {
-      // 5 instances × 4096 coalitions × 100 background rows: about 4000 batches of 500 rows.
+      // 5 instances × 16,384 coalitions × 100 background rows: about 16,000 batches of 500 rows.
       const submitted = await request(t.app.server)
         .post('/v1/explanations')
         .send({
@@ -59,7 +59,7 @@ describe('cancelling a running job', () => {
           method: 'kernel_shap',
           instances: data.instances.slice(0, 5),
           background: data.background.slice(0, 100),
-          params: { nsamples: 4096, seed: 1 },
+          params: { nsamples: 16_384, seed: 1 },
         });
       const id = submitted.body.id;
       const running = await pollUntil(

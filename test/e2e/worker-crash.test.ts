@@ -32,10 +32,11 @@ async function startWorker(overrides: Record<string, string> = {}): Promise<Serv
   return worker;
 }
 
-async function submitLongJob(nsamples = 8192): Promise<string> {
+async function submitLongJob(nsamples = 32_768): Promise<string> {
   const data = fixtureData('breast-cancer');
   const modelId = await cluster.uploadModel();
-  // About 4 million model rows: several seconds of compute on the wasm backend.
+  // 5 instances (one job, not split) × nsamples coalitions × 100 background rows: at 32,768,
+  // about 16 million model rows, a few seconds of compute on the wasm backend.
   const job = await request(baseUrl)
     .post('/v1/explanations')
     .send({
@@ -75,6 +76,7 @@ describe('a worker killed mid-job', () => {
     );
     expect(files).toEqual([`${jobId}.json`]);
     const result = done.result;
+    expect(result.values).toHaveLength(5);
     for (let i = 0; i < 5; i++) {
       const total = result.values[i].reduce((s: number, v: number[]) => s + v[0], 0);
       expect(Math.abs(result.baseValues[0] + total - result.outputs[i][0])).toBeLessThan(1e-4);
@@ -83,11 +85,11 @@ describe('a worker killed mid-job', () => {
 
   it('never lost the lock of a job computing for longer than the lock lasts', async () => {
     // A lock of 4 s (renewed every 2 s) leaves room for a machine busy with other tests; the job,
-    // about 25 million model rows, runs well past it.
+    // about 65 million model rows, runs well past it.
     const lockMs = 4000;
     await workers[workers.length - 1].stop();
     const worker = await startWorker({ JOB_LOCK_DURATION_MS: String(lockMs) });
-    const jobId = await submitLongJob(49_152);
+    const jobId = await submitLongJob(131_072);
     const done = await poll(jobId, isDone);
     expect(done.status).toBe('completed');
     const line = JSON.parse(

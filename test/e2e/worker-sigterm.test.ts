@@ -29,7 +29,8 @@ const startWorker = () => cluster.startWorker();
 async function submitLongJob(): Promise<string> {
   const data = fixtureData('breast-cancer');
   const modelId = await cluster.uploadModel();
-  // About 4 million model rows: seconds of compute, far longer than the grace period.
+  // 5 instances (one job, not split) × 65,536 coalitions × 100 background rows: about
+  // 33 million model rows, seconds of compute, far longer than the grace period.
   const job = await request(baseUrl)
     .post('/v1/explanations')
     .send({
@@ -37,7 +38,7 @@ async function submitLongJob(): Promise<string> {
       method: 'kernel_shap',
       instances: data.instances.slice(0, 5),
       background: data.background,
-      params: { nsamples: 8192, seed: 5 },
+      params: { nsamples: 65_536, seed: 5 },
     });
   expect(job.status).toBe(202);
   return job.body.id;
