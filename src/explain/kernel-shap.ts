@@ -279,6 +279,9 @@ interface NormalEquations {
 export class PartitionedEquations {
   readonly parts: NormalEquations[];
   private readonly q: number;
+  /** Coalition c's nonzero features are `active[activeStart[c]..activeStart[c + 1])`. */
+  private readonly activeStart: Int32Array;
+  private readonly active: Int32Array;
 
   /**
    * @param partOf - the part of each coalition, an index into `parts`.
@@ -290,19 +293,22 @@ export class PartitionedEquations {
     partCount: number,
     private readonly k: number,
   ) {
-    this.q = plan.featureCount - 1;
+    const q = plan.featureCount - 1;
+    this.q = q;
     this.parts = Array.from({ length: partCount }, () => ({
-      normal: new Float64Array(this.q * this.q),
-      rhs: new Float64Array(this.q * k),
+      normal: new Float64Array(q * q),
+      rhs: new Float64Array(q * k),
     }));
-    this.forEachRow((c, active, count) => {
+    [this.activeStart, this.active] = activeFeatures(plan);
+    const { activeStart, active } = this;
+    for (let c = 0; c < plan.coalitionCount; c++) {
       const normal = this.parts[partOf[c]].normal;
       const w = plan.weights[c];
-      for (let i = 0; i < count; i++) {
-        const row = active[i] * this.q;
-        for (let t = i; t < count; t++) normal[row + active[t]] += w;
+      for (let i = activeStart[c]; i < activeStart[c + 1]; i++) {
+        const row = active[i] * q;
+        for (let t = i; t < activeStart[c + 1]; t++) normal[row + active[t]] += w;
       }
-    });
+    }
   }
 
   /**
@@ -310,20 +316,20 @@ export class PartitionedEquations {
    * @param values - coalitionCount × outputCount, v(S) in link space.
    */
   addValues(values: Float64Array, fx: ArrayLike<number>, base: ArrayLike<number>): void {
-    const { plan, k, partOf } = this;
+    const { plan, k, q, partOf, activeStart, active } = this;
     const m = plan.featureCount;
     const target = new Float64Array(k);
-    this.forEachRow((c, active, count) => {
+    for (let c = 0; c < plan.coalitionCount; c++) {
       const rhs = this.parts[partOf[c]].rhs;
-      const last = plan.masks[c * m + this.q];
+      const last = plan.masks[c * m + q];
       const signedWeight = last === 1 ? -plan.weights[c] : plan.weights[c];
       for (let o = 0; o < k; o++) {
         target[o] = signedWeight * (values[c * k + o] - base[o] - last * (fx[o] - base[o]));
       }
-      for (let i = 0; i < count; i++) {
+      for (let i = activeStart[c]; i < activeStart[c + 1]; i++) {
         for (let o = 0; o < k; o++) rhs[active[i] * k + o] += target[o];
       }
-    });
+    }
   }
 
   /** The Shapley values that solve the parts summed with the given scales. */
@@ -332,6 +338,7 @@ export class PartitionedEquations {
     const normal = new Float64Array(q * q);
     const rhs = new Float64Array(q * k);
     this.parts.forEach((part, p) => {
+      if (scales[p] === 0) return;
       for (let i = 0; i < q * q; i++) normal[i] += scales[p] * part.normal[i];
       for (let i = 0; i < q * k; i++) rhs[i] += scales[p] * part.rhs[i];
     });
@@ -349,19 +356,26 @@ export class PartitionedEquations {
     }
     return phi;
   }
+}
 
-  /** Calls `visit` with each coalition and the features where its row is not 0. */
-  private forEachRow(visit: (c: number, active: Int32Array, count: number) => void): void {
-    const { plan, q } = this;
-    const m = plan.featureCount;
-    const active = new Int32Array(q);
-    for (let c = 0; c < plan.coalitionCount; c++) {
-      const last = plan.masks[c * m + q];
-      let count = 0;
-      for (let j = 0; j < q; j++) if (plan.masks[c * m + j] !== last) active[count++] = j;
-      visit(c, active, count);
-    }
+/**
+ * For each coalition, the features j < M-1 where its regression row z[j] - z[M-1] is not 0:
+ * those whose membership differs from the last feature's. Returned as start offsets per
+ * coalition (coalitionCount + 1 of them) and the features one after another.
+ */
+function activeFeatures(plan: CoalitionPlan): [Int32Array, Int32Array] {
+  const m = plan.featureCount;
+  const q = m - 1;
+  const starts = new Int32Array(plan.coalitionCount + 1);
+  const features = new Int32Array(plan.coalitionCount * q);
+  let count = 0;
+  for (let c = 0; c < plan.coalitionCount; c++) {
+    starts[c] = count;
+    const last = plan.masks[c * m + q];
+    for (let j = 0; j < q; j++) if (plan.masks[c * m + j] !== last) features[count++] = j;
   }
+  starts[plan.coalitionCount] = count;
+  return [starts, features];
 }
 
 /**
