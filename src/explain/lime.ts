@@ -1,6 +1,7 @@
 // LIME for tabular data (Ribeiro et al., 2016): a weighted ridge surrogate fitted to model
 // outputs on perturbations around the instance, weighted by an exponential kernel on distance.
 import { linkedOutputs, type EvaluationContext } from './coalition-values.js';
+import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
 import { lassoEntryOrderFromGram } from './lasso.js';
 import {
   centeredGram,
@@ -10,7 +11,7 @@ import {
   type CenteredGram,
   type CenteredTarget,
 } from './normal-equations.js';
-import { createRandom, type Random } from './random.js';
+import { createRandom, instanceSeed, type Random } from './random.js';
 
 export const FEATURE_SELECTIONS = [
   'auto',
@@ -25,7 +26,10 @@ export type Discretizer = 'none' | 'quartile' | 'decile';
 export interface LimeOptions {
   /** Perturbed rows per instance, the instance itself included. */
   numSamples: number;
+  /** Request seed; instance i draws from the stream `instanceSeed(seed, firstInstance + i)`. */
   seed: number;
+  /** Position of the first instance in the whole request (nonzero for a chunk of it). */
+  firstInstance?: number;
   /** Features with nonzero weight per output; defaults to every feature. */
   numFeatures?: number;
   featureSelection: FeatureSelection;
@@ -79,38 +83,50 @@ export async function lime(
   options: LimeOptions,
 ): Promise<LimeResult> {
   const m = background[0].length;
-  const k = ctx.outputCount;
   const features = describeFeatures(background, options);
   const width = options.kernelWidth ?? 0.75 * Math.sqrt(m);
-  const rng = createRandom(options.seed);
-  const result: LimeResult = {
-    intercepts: [],
-    weights: [],
-    scores: [],
-    localPredictions: [],
-    outputs: [],
+  const first = options.firstInstance ?? 0;
+  // Each instance has its own stream, so instances may overlap (one's perturbations are drawn
+  // while another's rows are with the model) and a chunk of the request gives the same numbers.
+  const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
+    explainInstance(ctx, instances[i], features, width, options, first + i),
+  );
+  return {
+    intercepts: explained.map((e) => e.fits.map((f) => f.intercept)),
+    weights: explained.map((e) =>
+      Array.from({ length: m }, (_, j) => e.fits.map((f) => f.coef[j])),
+    ),
+    scores: explained.map((e) => e.fits.map((f) => f.score)),
+    localPredictions: explained.map((e) => e.fits.map((f) => f.local)),
+    outputs: explained.map((e) => e.outputs),
     kernelWidth: width,
   };
+}
 
-  for (const x of instances) {
-    const n = Math.max(2, options.numSamples);
-    const { rows, repr } = perturb(x, features, n, rng);
-    const y = await linkedOutputs(ctx, rows, n);
-    const sampleWeights = kernelWeights(repr, n, m, width);
-    // The columns' normal equations do not depend on the output: one pass serves them all.
-    const design = centeredGram(repr, n, m, varyingColumns(repr, n, m), sampleWeights);
-    const target = new Float64Array(n);
-    const fits = Array.from({ length: k }, (_, o) => {
-      for (let r = 0; r < n; r++) target[r] = y[r * k + o];
-      return fitOutput(design, repr, target, sampleWeights, m, options);
-    });
-    result.outputs.push(Array.from(y.subarray(0, k)));
-    result.intercepts.push(fits.map((f) => f.intercept));
-    result.scores.push(fits.map((f) => f.score));
-    result.localPredictions.push(fits.map((f) => f.local));
-    result.weights.push(Array.from({ length: m }, (_, j) => fits.map((f) => f.coef[j])));
-  }
-  return result;
+/** The surrogate of every output for one instance, `index` its position in the request. */
+async function explainInstance(
+  ctx: EvaluationContext,
+  x: number[],
+  features: FeatureModel[],
+  width: number,
+  options: LimeOptions,
+  index: number,
+): Promise<{ fits: Fit[]; outputs: number[] }> {
+  const m = features.length;
+  const k = ctx.outputCount;
+  const n = Math.max(2, options.numSamples);
+  const rng = createRandom(instanceSeed(options.seed, index));
+  const { rows, repr } = perturb(x, features, n, rng);
+  const y = await linkedOutputs(ctx, rows, n);
+  const sampleWeights = kernelWeights(repr, n, m, width);
+  // The columns' normal equations do not depend on the output: one pass serves them all.
+  const design = centeredGram(repr, n, m, varyingColumns(repr, n, m), sampleWeights);
+  const target = new Float64Array(n);
+  const fits = Array.from({ length: k }, (_, o) => {
+    for (let r = 0; r < n; r++) target[r] = y[r * k + o];
+    return fitOutput(design, repr, target, sampleWeights, m, options);
+  });
+  return { fits, outputs: Array.from(y.subarray(0, k)) };
 }
 
 function describeFeatures(background: number[][], options: LimeOptions): FeatureModel[] {
@@ -169,32 +185,38 @@ function perturb(
     rows[j] = Math.fround(x[j]);
     repr[j] = f.kind === 'continuous' ? standardized(rows[j], f) : matches(rows[j], f, anchors[j]);
   }
-  // A continuous feature takes two uniforms per row (one Gaussian), any other feature one.
-  const perRow = features.reduce((s, f) => s + (f.kind === 'continuous' ? 2 : 1), 0);
-  const uniforms = new Float64Array(perRow);
+  // Gaussians come in pairs from two uniforms each; any other feature takes one uniform.
+  const continuous = features.filter((f) => f.kind === 'continuous').length;
+  const normals = new Float64Array(continuous + (continuous % 2));
+  const uniforms = new Float64Array(normals.length + m - continuous);
   for (let r = 1; r < n; r++) {
     rng.fill(uniforms);
-    perturbRow(x, features, anchors, uniforms, rows, repr, r * m);
+    gaussianPairs(uniforms, normals);
+    perturbRow(x, features, anchors, normals, uniforms, rows, repr, r * m);
   }
   return { rows, repr };
 }
 
-/** Draws one perturbed row at offset `at` from the row's uniforms, in feature order. */
+/**
+ * Draws one perturbed row at offset `at`, in feature order: continuous features from `normals`,
+ * the others from the uniforms after the first `normals.length`.
+ */
 function perturbRow(
   x: number[],
   features: FeatureModel[],
   anchors: number[],
+  normals: Float64Array,
   uniforms: Float64Array,
   rows: Float32Array,
   repr: Float64Array,
   at: number,
 ): void {
-  let u = 0;
+  let g = 0;
+  let u = normals.length;
   for (let j = 0; j < features.length; j++) {
     const f = features[j];
     if (f.kind === 'continuous') {
-      const value = Math.fround(x[j] + gaussian(uniforms[u], uniforms[u + 1]) * f.std);
-      u += 2;
+      const value = Math.fround(x[j] + normals[g++] * f.std);
       rows[at + j] = value;
       repr[at + j] = standardized(value, f);
     } else {
@@ -203,6 +225,19 @@ function perturbRow(
       rows[at + j] = value;
       repr[at + j] = matches(value, f, anchors[j]);
     }
+  }
+}
+
+/**
+ * Standard normal draws by Box-Muller, two from each pair of uniforms in [0, 1): the first
+ * `normals.length` uniforms are used.
+ */
+function gaussianPairs(uniforms: Float64Array, normals: Float64Array): void {
+  for (let p = 0; p < normals.length; p += 2) {
+    const radius = Math.sqrt(-2 * Math.log(1 - uniforms[p]));
+    const angle = 2 * Math.PI * uniforms[p + 1];
+    normals[p] = radius * Math.cos(angle);
+    normals[p + 1] = radius * Math.sin(angle);
   }
 }
 
@@ -218,11 +253,6 @@ function matches(value: number, f: FeatureModel, anchor: number): number {
 /** The category of a categorical value, the bin of a binned one. */
 function instanceKey(value: number, f: FeatureModel): number {
   return f.kind === 'binned' ? binOf(value, f.levels) : value;
-}
-
-/** A standard normal draw from two uniforms in [0, 1), by Box-Muller. */
-function gaussian(first: number, second: number): number {
-  return Math.sqrt(-2 * Math.log(1 - first)) * Math.cos(2 * Math.PI * second);
 }
 
 function kernelWeights(repr: Float64Array, n: number, m: number, width: number): Float64Array {

@@ -69,6 +69,9 @@ function columnsOf(
   return out;
 }
 
+/** Rows per pass of the Gram accumulation: every column's slice of them stays in cache. */
+const GRAM_BLOCK_ROWS = 256;
+
 function gramOfColumns(
   centered: Float64Array,
   weights: ArrayLike<number>,
@@ -76,33 +79,48 @@ function gramOfColumns(
   q: number,
 ): Float64Array {
   const gram = new Float64Array(q * q);
-  const weighted = new Float64Array(rowCount);
-  for (let a = 0; a < q; a++) {
-    const offsetA = a * rowCount;
-    for (let r = 0; r < rowCount; r++) weighted[r] = weights[r] * centered[offsetA + r];
-    let b = a;
-    for (; b + 4 <= q; b += 4) dotFour(weighted, centered, rowCount, b, gram.subarray(a * q + b));
-    for (; b < q; b++) gram[a * q + b] = dot(weighted, centered, rowCount, b);
+  const weighted = new Float64Array(GRAM_BLOCK_ROWS);
+  for (let start = 0; start < rowCount; start += GRAM_BLOCK_ROWS) {
+    const end = Math.min(rowCount, start + GRAM_BLOCK_ROWS);
+    for (let a = 0; a < q; a++) {
+      const offsetA = a * rowCount;
+      for (let r = start; r < end; r++) weighted[r - start] = weights[r] * centered[offsetA + r];
+      let b = a;
+      for (; b + 4 <= q; b += 4) {
+        addDotFour(weighted, centered, rowCount, start, end, b, gram, a * q + b);
+      }
+      for (; b < q; b++) gram[a * q + b] += dot(weighted, centered, rowCount, start, end, b);
+    }
   }
   for (let a = 0; a < q; a++) for (let b = 0; b < a; b++) gram[a * q + b] = gram[b * q + a];
   return gram;
 }
 
-/** sum_r v_r c_rb for column b of the column-major `columns`. */
-function dot(v: Float64Array, columns: Float64Array, rowCount: number, b: number): number {
-  const offset = b * rowCount;
-  let sum = 0;
-  for (let r = 0; r < rowCount; r++) sum += v[r] * columns[offset + r];
-  return sum;
-}
-
-/** dot() for columns b..b+3 in one pass: four independent sums keep the pipeline busy. */
-function dotFour(
+/** sum over rows start..end-1 of v_(r-start) c_rb, for column b of the column-major `columns`. */
+function dot(
   v: Float64Array,
   columns: Float64Array,
   rowCount: number,
+  start: number,
+  end: number,
+  b: number,
+): number {
+  const offset = b * rowCount;
+  let sum = 0;
+  for (let r = start; r < end; r++) sum += v[r - start] * columns[offset + r];
+  return sum;
+}
+
+/** dot() for columns b..b+3 in one pass, added to out[at..at+3]: four independent sums. */
+function addDotFour(
+  v: Float64Array,
+  columns: Float64Array,
+  rowCount: number,
+  start: number,
+  end: number,
   b: number,
   out: Float64Array,
+  at: number,
 ): void {
   const o0 = b * rowCount;
   const o1 = o0 + rowCount;
@@ -112,17 +130,17 @@ function dotFour(
   let s1 = 0;
   let s2 = 0;
   let s3 = 0;
-  for (let r = 0; r < rowCount; r++) {
-    const vr = v[r];
+  for (let r = start; r < end; r++) {
+    const vr = v[r - start];
     s0 += vr * columns[o0 + r];
     s1 += vr * columns[o1 + r];
     s2 += vr * columns[o2 + r];
     s3 += vr * columns[o3 + r];
   }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
-  out[3] = s3;
+  out[at] += s0;
+  out[at + 1] += s1;
+  out[at + 2] += s2;
+  out[at + 3] += s3;
 }
 
 /** Centers `y` by its weighted mean and takes its cross-products with the Gram's columns. */
@@ -144,7 +162,7 @@ export function centeredTarget(
   }
   const q = design.columns.length;
   const moment = new Float64Array(q);
-  for (let a = 0; a < q; a++) moment[a] = dot(weightedTarget, design.centered, n, a);
+  for (let a = 0; a < q; a++) moment[a] = dot(weightedTarget, design.centered, n, 0, n, a);
   return { mean, moment, spread };
 }
 
