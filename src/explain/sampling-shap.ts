@@ -16,13 +16,16 @@ import {
   type InstanceShapley,
   type ShapleyResult,
 } from './kernel-shap.js';
-import { createRandom, type Random } from './random.js';
+import { createRandom, instanceSeed, type Random } from './random.js';
 
 /** Options of one sampling run. */
 export interface SamplingShapOptions {
   /** Feature orders walked per instance (rounded up to an even count), or `auto`. */
   permutations: number | 'auto';
+  /** Request seed; instance i draws its orders from `instanceSeed(seed, firstInstance + i)`. */
   seed: number;
+  /** Position of `instances[0]` in the whole request, when these are one chunk of it. */
+  firstInstance?: number;
 }
 
 /** The `auto` budget: about as many coalitions as KernelSHAP's auto (2M + 2048), at least 20. */
@@ -46,18 +49,17 @@ export async function samplingShap(
 ): Promise<ShapleyResult> {
   const k = ctx.outputCount;
   const reference = referenceOutputs(ctx, instances, bg);
-  // Orders are drawn for every instance up front, in instance order, from the request's one
-  // stream; the model calls may then overlap.
-  const rng = createRandom(options.seed);
-  const orders = instances.map((x) => {
-    const m = varyingFeatures(x, bg).length;
+  // Each instance draws its orders from its own stream, so a chunk of the request gives the
+  // same values as the whole.
+  const first = options.firstInstance ?? 0;
+  const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) => {
+    const m = varyingFeatures(instances[i], bg).length;
     const requested =
       options.permutations === 'auto' ? autoPermutationCount(m) : options.permutations;
-    return m > 1 ? antitheticOrders(m, Math.max(1, Math.ceil(requested / 2)), rng) : [];
+    const rng = createRandom(instanceSeed(options.seed, first + i));
+    const orders = m > 1 ? antitheticOrders(m, Math.max(1, Math.ceil(requested / 2)), rng) : [];
+    return explainInstance(ctx, instances[i], i, reference, bg, orders);
   });
-  const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
-    explainInstance(ctx, instances[i], i, reference, bg, orders[i]),
-  );
   const { base, fx } = await reference;
   return {
     baseValues: Array.from(base),

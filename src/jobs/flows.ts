@@ -17,12 +17,11 @@ export function flowProducerFor(queue: Queue): FlowProducer {
 }
 
 /** Methods whose instances are independent, each seeded by its place in the request. */
-const SPLITTABLE_METHODS = new Set(['kernel_shap', 'exact_shap']);
+const SPLITTABLE_METHODS = new Set(['kernel_shap', 'exact_shap', 'sampling_shap', 'lime']);
 
 /**
- * Whether a request is split: a Shapley method with more instances than one chunk holds.
- * Limitation: sampling_shap, lime and permutation_importance run whole, because they draw one
- * random stream across instances (or, for permutation importance, need every row at once).
+ * Whether a request is split: a per-instance method with more instances than one chunk holds.
+ * permutation_importance always runs whole: its score is taken over every row at once.
  */
 export function needsSplit(config: Config, payload: ExplanationPayload): boolean {
   return (

@@ -4,15 +4,18 @@ import type { ResultStore } from '../jobs/result-store.js';
 import type { ExplanationJobResult } from './explanation.js';
 
 /**
- * Concatenates chunk results given in instance order. Base values, names and parameters are the
- * same in every chunk; model evaluations and compute time add up (each chunk evaluates the
- * background once more); nsamples is the largest over chunks, as over instances.
+ * Concatenates chunk results given in instance order. Base values, names, parameters and LIME's
+ * kernel width are the same in every chunk; model evaluations and compute time add up (each
+ * Shapley chunk evaluates the background once more); a Shapley result's nsamples is the largest
+ * over chunks, as over instances.
  */
 export function concatChunkResults(parts: ExplanationJobResult[]): ExplanationJobResult {
   const [first] = parts;
   const merged: ExplanationJobResult = {
     ...first,
-    nsamples: Math.max(...parts.map((p) => p.nsamples as number)),
+    ...('nsamples' in first && {
+      nsamples: Math.max(...parts.map((p) => p.nsamples as number)),
+    }),
     modelEvaluations: parts.reduce((sum, p) => sum + p.modelEvaluations, 0),
     computeMs: parts.reduce((sum, p) => sum + p.computeMs, 0),
     warnings: parts.flatMap((p) => p.warnings),
@@ -24,7 +27,16 @@ export function concatChunkResults(parts: ExplanationJobResult[]): ExplanationJo
 }
 
 /** Result arrays whose first axis is the instance. */
-const PER_INSTANCE_FIELDS = ['outputs', 'values', 'errors', 'outputIndices'];
+const PER_INSTANCE_FIELDS = [
+  'outputs',
+  'outputIndices',
+  'values',
+  'errors',
+  'intercepts',
+  'weights',
+  'scores',
+  'localPredictions',
+];
 
 /**
  * Reads the stored results of chunks 0..chunkCount-1 of a split job and joins them.

@@ -88,6 +88,7 @@ const METHOD_RUNNERS: Record<ExplanationMethod, MethodRunner> = {
       await samplingShap(ctx, payload.instances, shapleyBackground(payload), {
         permutations: payload.params.nsamples,
         seed: payload.params.seed,
+        firstInstance: payload.chunk?.firstInstance ?? 0,
       }),
     ),
   lime: async (ctx, payload) => {
@@ -95,6 +96,7 @@ const METHOD_RUNNERS: Record<ExplanationMethod, MethodRunner> = {
     const result = await lime(ctx, payload.instances, payload.background, {
       ...options,
       seed: payload.params.seed,
+      firstInstance: payload.chunk?.firstInstance ?? 0,
       ridgeAlpha: 1,
     });
     const indices = selectOutputIndices(payload.params.outputs, result.outputs, ctx.outputCount);

@@ -96,6 +96,62 @@ describe('a request split into chunk jobs', () => {
     expect(job.result.modelEvaluations).toBe(expected.modelEvaluations + 2 * 30);
   });
 
+  it.each([
+    {
+      method: 'sampling_shap' as const,
+      api: { nsamples: 6 },
+      internal: { nsamples: 6 },
+      fields: ['values', 'errors', 'outputs', 'baseValues', 'nsamples'],
+    },
+    {
+      method: 'lime' as const,
+      api: { numSamples: 300, numFeatures: 4, featureSelection: 'forward_selection' },
+      internal: {
+        lime: {
+          numSamples: 300,
+          numFeatures: 4,
+          featureSelection: 'forward_selection' as const,
+          discretizer: 'none' as const,
+          categorical: [],
+        },
+      },
+      fields: ['intercepts', 'weights', 'scores', 'localPredictions', 'outputs', 'kernelWidth'],
+    },
+  ])('splits $method and gives the unsplit numbers', async ({ method, api, internal, fields }) => {
+    const instances = data.instances.slice(5, 10);
+    const background = data.background.slice(0, 30);
+    const submitted = await request(t.app.server)
+      .post('/v1/explanations')
+      .send({ modelId, method, instances, background, params: { ...api, seed: 77 } });
+    expect(submitted.status).toBe(202);
+    const { body: job } = await pollUntilDone(submitted.headers.location);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('completed');
+    const lastChunk = await request(t.app.server).get(`/v1/jobs/${submitted.body.id}-chunk-2`);
+    expect(lastChunk.body).toMatchObject({ type: 'explanation-chunk', status: 'completed' });
+
+    const payload: ExplanationPayload = {
+      tenant: OPEN_TENANT,
+      modelId,
+      method,
+      instances,
+      background,
+      params: {
+        nsamples: 'auto',
+        link: 'identity',
+        seed: 77,
+        outputs: 'all',
+        l1Features: null,
+        ...internal,
+      },
+    };
+    const whole = createLocalCompute(t.ctx.models, { batchRows: 65536, cacheBytes: 1 << 20 });
+    const expected = (await whole.explain(payload, () => undefined)).result;
+    await whole.close();
+    for (const field of fields) expect(job.result[field], field).toEqual(expected[field]);
+    expect(job.result.values?.length ?? job.result.weights.length).toBe(5);
+  });
+
   it('leaves a request of one chunk unsplit', async () => {
     const submitted = await request(t.app.server)
       .post('/v1/explanations')
