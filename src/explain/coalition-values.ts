@@ -4,9 +4,15 @@ import { applyLink, type LinkName } from './link.js';
 
 /**
  * Runs the model on `rowCount` rows laid out row-major in `rows` and resolves to
- * `rowCount * outputCount` outputs, row-major.
+ * `rowCount * outputCount` outputs, row-major. When `into` is given (room for exactly those
+ * outputs), the evaluator may write them there and resolve with it instead of allocating; the
+ * caller reads them before it hands `into` out again.
  */
-export type ModelEvaluator = (rows: Float32Array, rowCount: number) => Promise<ArrayLike<number>>;
+export type ModelEvaluator = (
+  rows: Float32Array,
+  rowCount: number,
+  into?: Float32Array,
+) => Promise<ArrayLike<number>>;
 
 /** Background rows, row-major, with optional weights (uniform when absent). */
 export interface Background {
@@ -41,9 +47,12 @@ export class RowBuffers {
 
   constructor(private readonly shared = false) {}
 
-  /** A buffer of at least `length` values; give it back with `release`. */
+  /** The smallest free buffer of at least `length` values; give it back with `release`. */
   acquire(length: number): Float32Array {
-    const at = this.free.findIndex((buffer) => buffer.length >= length);
+    let at = -1;
+    this.free.forEach((buffer, i) => {
+      if (buffer.length >= length && (at < 0 || buffer.length < this.free[at].length)) at = i;
+    });
     if (at >= 0) return this.free.splice(at, 1)[0];
     const bytes = length * Float32Array.BYTES_PER_ELEMENT;
     return new Float32Array(this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
@@ -156,7 +165,9 @@ export async function coalitionValues(
   const weights = normalizedWeights(bg);
   const pool = ctx.rowBuffers ?? new RowBuffers();
   const batchValues = Math.min(perBatch, coalitionCount) * bg.count * bg.width;
+  const batchOutputs = Math.min(perBatch, coalitionCount) * bg.count * k;
   const buffers: Float32Array[] = [];
+  const outputBuffers: Float32Array[] = [];
   // A batch is written while the ones before it are still with the model: when the model runs
   // in another thread, building rows and running the model overlap.
   const inFlight: Promise<void>[] = [];
@@ -164,9 +175,15 @@ export async function coalitionValues(
     for (let start = 0, batch = 0; start < coalitionCount; start += perBatch, batch++) {
       if (inFlight.length === BATCHES_IN_FLIGHT) await inFlight.shift();
       const end = Math.min(coalitionCount, start + perBatch);
-      if (buffers.length <= batch % BATCHES_IN_FLIGHT) buffers.push(pool.acquire(batchValues));
-      const rows = writer.write(start, end, buffers[batch % BATCHES_IN_FLIGHT]);
-      const done = runModel(ctx, rows, (end - start) * bg.count).then((raw) =>
+      const slot = batch % BATCHES_IN_FLIGHT;
+      if (buffers.length <= slot) {
+        buffers.push(pool.acquire(batchValues));
+        outputBuffers.push(pool.acquire(batchOutputs));
+      }
+      const rows = writer.write(start, end, buffers[slot]);
+      const rowCount = (end - start) * bg.count;
+      const into = outputBuffers[slot].subarray(0, rowCount * k);
+      const done = runModel(ctx, rows, rowCount, into).then((raw) =>
         blockMeans(raw, weights, k, end - start, values.subarray(start * k, end * k)),
       );
       // Rejections are awaited below; this keeps one from going unhandled meanwhile.
@@ -177,7 +194,7 @@ export async function coalitionValues(
   } finally {
     // A buffer goes back only once no model call can still be reading it.
     await Promise.allSettled(inFlight);
-    for (const buffer of buffers) pool.release(buffer);
+    for (const buffer of [...buffers, ...outputBuffers]) pool.release(buffer);
   }
   return linkInPlace(ctx.link, values);
 }
@@ -338,14 +355,16 @@ function blockMeans(
 
 /**
  * Runs the model on `rowCount` rows in calls of at most `ctx.batchRows`.
+ * @param into - offered to the evaluator when the rows take one call.
  * @returns rowCount × outputCount outputs, row-major.
  */
 async function runModel(
   ctx: EvaluationContext,
   rows: Float32Array,
   rowCount: number,
+  into?: Float32Array,
 ): Promise<ArrayLike<number>> {
-  if (rowCount <= ctx.batchRows) return evaluateChecked(ctx, rows, rowCount);
+  if (rowCount <= ctx.batchRows) return evaluateChecked(ctx, rows, rowCount, into);
   const width = rows.length / rowCount;
   const out = new Float64Array(rowCount * ctx.outputCount);
   for (let start = 0; start < rowCount; start += ctx.batchRows) {
@@ -361,8 +380,9 @@ async function evaluateChecked(
   ctx: EvaluationContext,
   rows: Float32Array,
   rowCount: number,
+  into?: Float32Array,
 ): Promise<ArrayLike<number>> {
-  const result = await ctx.evaluate(rows, rowCount);
+  const result = await ctx.evaluate(rows, rowCount, into);
   if (result.length !== rowCount * ctx.outputCount) {
     throw new Error(
       `model returned ${result.length} values for ${rowCount} rows of ${ctx.outputCount} outputs`,

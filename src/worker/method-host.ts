@@ -52,11 +52,22 @@ export function createMethodHost(): MethodHost {
 
   const post = (message: MethodRequest, transfer: ArrayBuffer[] = []) =>
     thread?.postMessage(message, transfer);
-  const evaluateFor = async (job: RunningJob, call: number, rows: Float32Array, count: number) => {
+  const evaluateFor = async (
+    job: RunningJob,
+    call: number,
+    rows: Float32Array,
+    count: number,
+    into?: Float32Array,
+  ) => {
     try {
       await job.checkCancelled?.();
       const outputs = await job.evaluate(rows, count);
-      post({ type: 'evaluated', call, outputs }, ownedBuffer(outputs));
+      if (into && outputs.length === into.length) {
+        into.set(outputs);
+        post({ type: 'evaluated', call });
+      } else {
+        post({ type: 'evaluated', call, outputs }, ownedBuffer(outputs));
+      }
     } catch (err) {
       post({ type: 'evaluate-failed', call, error: describeError(err) });
     }
@@ -65,7 +76,7 @@ export function createMethodHost(): MethodHost {
     const job = jobs.get(message.id);
     if (!job) return;
     if (message.type === 'evaluate') {
-      void evaluateFor(job, message.call, message.rows, message.rowCount);
+      void evaluateFor(job, message.call, message.rows, message.rowCount, message.into);
     } else if (message.type === 'progress') {
       job.onProgress(message.fraction);
     } else {

@@ -15,6 +15,7 @@ const rowBuffers = new RowBuffers(true);
 interface PendingCall {
   resolve: (outputs: ArrayLike<number>) => void;
   reject: (err: Error) => void;
+  into?: Float32Array;
 }
 
 const calls = new Map<number, PendingCall>();
@@ -26,11 +27,13 @@ function send(message: MethodMessage): void {
 
 /** Runs the model in the compute thread, on behalf of job `id`. */
 function remoteEvaluator(id: number): ModelEvaluator {
-  return (rows, rowCount) =>
+  return (rows, rowCount, into) =>
     new Promise((resolve, reject) => {
       const call = nextCall++;
-      calls.set(call, { resolve, reject });
-      send({ type: 'evaluate', id, call, rows, rowCount });
+      // Only shared memory can be written by the other thread; any other buffer would be copied.
+      const shared = into?.buffer instanceof SharedArrayBuffer ? into : undefined;
+      calls.set(call, { resolve, reject, into: shared });
+      send({ type: 'evaluate', id, call, rows, rowCount, into: shared });
     });
 }
 
@@ -55,6 +58,6 @@ port.on('message', (message: MethodRequest) => {
   }
   const pending = calls.get(message.call);
   calls.delete(message.call);
-  if (message.type === 'evaluated') pending?.resolve(message.outputs);
+  if (message.type === 'evaluated') pending?.resolve(message.outputs ?? pending.into!);
   else pending?.reject(rebuildError(message.error));
 });
