@@ -1,4 +1,5 @@
 // Helpers the bench sections share: timing, medians, fixtures, the service's processes.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { startProcess, type ServiceProcess } from '../test/helpers/processes.js'
 import { requireRedis, uniquePrefix } from '../test/helpers/redis.js';
 
 /** Each measurement is taken this many times and the median reported: the machine is shared. */
-export const REPEATS = 3;
+export const REPEATS = 5;
 
 /** One line of the report: a figure, its unit and, where the issue sets one, its target. */
 export interface Figure {
@@ -26,6 +27,25 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * CPU time (user and system, every thread) a process has used, from /proc; null where there is
+ * no /proc. Resolution is the kernel's clock tick, usually 10 ms.
+ */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: Linux reports process times in these ticks on every common platform. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Wall time of `fn` in milliseconds. */
 export async function timeMs(fn: () => Promise<unknown>): Promise<number> {

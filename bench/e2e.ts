@@ -14,9 +14,9 @@ import {
 } from './common.js';
 import { startBenchCompute } from './methods.js';
 
-/** Every breast-cancer instance at 5000 coalitions: a job of about a second here. */
+/** Every breast-cancer instance at 12,000 coalitions: a job of over a second here. */
 const INSTANCES = 20;
-const NSAMPLES = 5000;
+const NSAMPLES = 12_000;
 
 export async function benchEndToEnd(): Promise<Figure[]> {
   const { fixtures, pool: compute } = await startBenchCompute(['breast-cancer']);

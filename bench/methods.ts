@@ -165,13 +165,13 @@ function request(
 const CASES: MethodCase[] = [
   {
     fixture: 'breast-cancer',
-    setting: '5 instances, 100 bg, auto',
-    payload: (id) => request(id, 'breast-cancer', 'kernel_shap', 5),
+    setting: '20 instances, 100 bg, auto',
+    payload: (id) => request(id, 'breast-cancer', 'kernel_shap', 20),
   },
   {
     fixture: 'breast-cancer',
-    setting: '5 instances, 100 bg, auto',
-    payload: (id) => request(id, 'breast-cancer', 'sampling_shap', 5),
+    setting: '20 instances, 100 bg, auto',
+    payload: (id) => request(id, 'breast-cancer', 'sampling_shap', 20),
   },
   {
     fixture: 'wine',
