@@ -7,6 +7,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureData } from '../helpers/fixtures.js';
+import { nsamplesLasting } from '../helpers/jobs.js';
 import type { ServiceProcess } from '../helpers/processes.js';
 import { startServiceCluster, type ServiceCluster } from '../helpers/service-cluster.js';
 
@@ -40,8 +41,15 @@ async function startWorker(): Promise<void> {
 
 const uploadModel = () => cluster.uploadModel();
 
-/** Submits the jobs one after another, each a fraction of a second of compute. */
-async function submitJobs(modelId: string, ids: string[]): Promise<void> {
+/**
+ * Compute per job as the probe predicts it: long enough that a kill finds workers mid-job on any
+ * machine. Jobs take about half of it, since the probe's time includes fixed costs that a job
+ * with more coalitions pays only once.
+ */
+const JOB_MS = 600;
+
+/** Submits the jobs one after another, each of `nsamples` coalitions. */
+async function submitJobs(modelId: string, nsamples: number, ids: string[]): Promise<void> {
   const data = fixtureData('breast-cancer');
   for (let i = 0; i < JOBS; i++) {
     const res = await request(baseUrl)
@@ -51,7 +59,7 @@ async function submitJobs(modelId: string, ids: string[]): Promise<void> {
         method: 'kernel_shap',
         instances: [data.instances[i % data.instances.length]],
         background: data.background,
-        params: { nsamples: 2048, seed: i },
+        params: { nsamples, seed: i },
       });
     expect(res.status).toBe(202);
     ids.push(res.body.id);
@@ -87,10 +95,19 @@ describe('workers killed and restarted while jobs stream in', () => {
   it('completes every job exactly once and loses none', { timeout: 600_000 }, async () => {
     await Promise.all(Array.from({ length: WORKERS }, () => startWorker()));
     const modelId = await uploadModel();
-    const ids: string[] = [];
+    const data = fixtureData('breast-cancer');
+    const probe = await nsamplesLasting(
+      baseUrl,
+      modelId,
+      [data.instances[0]],
+      data.background,
+      JOB_MS,
+    );
+    // The probe is a job like the others: it too must have one stored result.
+    const ids: string[] = [probe.probeJobId];
     let kills = 0;
     const starting: Promise<void>[] = [];
-    const submitted = submitJobs(modelId, ids);
+    const submitted = submitJobs(modelId, probe.nsamples, ids);
     let allSubmitted = false;
     void submitted.then(() => (allSubmitted = true));
     for (let round = 0; round < 400; round++) {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureData } from '../helpers/fixtures.js';
 import type { ServiceProcess } from '../helpers/processes.js';
 import { startServiceCluster, type ServiceCluster } from '../helpers/service-cluster.js';
-import { isDone, pollJob, type JobBody } from '../helpers/jobs.js';
+import { isDone, nsamplesLasting, pollJob, type JobBody } from '../helpers/jobs.js';
 
 const LOCK_MS = 2000;
 let cluster: ServiceCluster;
@@ -20,6 +20,7 @@ beforeAll(async () => {
   cluster = await startServiceCluster('crash', {
     JOB_LOCK_DURATION_MS: String(LOCK_MS),
     JOB_STALLED_INTERVAL_MS: '1000',
+    CHUNK_INSTANCES: '20',
   });
   ({ baseUrl, storeDir } = cluster);
 });
@@ -32,17 +33,21 @@ async function startWorker(overrides: Record<string, string> = {}): Promise<Serv
   return worker;
 }
 
-async function submitLongJob(nsamples = 32_768): Promise<string> {
+/**
+ * Submits one KernelSHAP job of `instances` breast-cancer instances (one job: the cluster's
+ * chunks hold 20) sized to about `computeMs` of compute on this machine.
+ */
+async function submitLongJob(instances: number, computeMs: number): Promise<string> {
   const data = fixtureData('breast-cancer');
   const modelId = await cluster.uploadModel();
-  // 5 instances (one job, not split) × nsamples coalitions × 100 background rows: at 32,768,
-  // about 16 million model rows, a few seconds of compute on the wasm backend.
+  const rows = data.instances.slice(0, instances);
+  const { nsamples } = await nsamplesLasting(baseUrl, modelId, rows, data.background, computeMs);
   const job = await request(baseUrl)
     .post('/v1/explanations')
     .send({
       modelId,
       method: 'kernel_shap',
-      instances: data.instances.slice(0, 5),
+      instances: rows,
       background: data.background,
       params: { nsamples, seed: 5 },
     });
@@ -59,7 +64,8 @@ const poll = (jobId: string, until: (job: JobBody) => boolean) =>
 describe('a worker killed mid-job', () => {
   it('leaves the job to another worker, which completes it and stores the result once', async () => {
     const first = await startWorker();
-    const jobId = await submitLongJob();
+    // Long enough to be seen running and killed well before it ends.
+    const jobId = await submitLongJob(5, 4000);
     const running = await poll(jobId, (j) => j.status === 'running' && j.progress > 0.05);
     expect(running.progress).toBeLessThan(0.9);
     expect(await first.stop('SIGKILL')).toBeNull();
@@ -85,11 +91,11 @@ describe('a worker killed mid-job', () => {
 
   it('never lost the lock of a job computing for longer than the lock lasts', async () => {
     // A lock of 4 s (renewed every 2 s) leaves room for a machine busy with other tests; the job,
-    // about 65 million model rows, runs well past it.
+    // sized to about three locks of compute, runs well past it.
     const lockMs = 4000;
     await workers[workers.length - 1].stop();
     const worker = await startWorker({ JOB_LOCK_DURATION_MS: String(lockMs) });
-    const jobId = await submitLongJob(131_072);
+    const jobId = await submitLongJob(20, 3 * lockMs);
     const done = await poll(jobId, isDone);
     expect(done.status).toBe('completed');
     const line = JSON.parse(

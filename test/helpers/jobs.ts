@@ -26,3 +26,41 @@ export async function pollJob(
   }
   throw new Error(`job ${location} did not reach the expected state in ${timeoutMs} ms`);
 }
+
+/** Coalitions per instance of the probe job that `nsamplesLasting` times. */
+const PROBE_NSAMPLES = 4096;
+/** The most coalitions the service accepts per instance by default (`MAX_NSAMPLES`). */
+const MAX_NSAMPLES = 200_000;
+
+/**
+ * Coalitions per instance that make a KernelSHAP job of `instances` (against `background`) take
+ * about `targetMs` of compute on this machine, from one probe job of the same shape through the
+ * service. Tests that need a job still running at some moment size it by this, so that a fast
+ * machine does not finish it too soon nor a slow one take minutes; nothing asserts its time.
+ * @param target - a base URL or an in-process server with a worker taking jobs.
+ * @returns the coalitions, and the id of the probe job (completed, its result stored).
+ */
+export async function nsamplesLasting(
+  target: string | Server,
+  modelId: string,
+  instances: number[][],
+  background: number[][],
+  targetMs: number,
+): Promise<{ nsamples: number; probeJobId: string }> {
+  const submitted = await request(target)
+    .post('/v1/explanations')
+    .send({
+      modelId,
+      method: 'kernel_shap',
+      instances,
+      background,
+      params: { nsamples: PROBE_NSAMPLES, seed: 1 },
+    });
+  if (submitted.status !== 202) throw new Error(`probe job refused: ${submitted.status}`);
+  const probe = await pollJob(target, submitted.headers.location, isDone, 120_000);
+  if (probe.status !== 'completed') throw new Error(`probe job ${probe.status}`);
+  const computeMs = Math.max(1, probe.result.computeMs as number);
+  const scaled = Math.round((PROBE_NSAMPLES * targetMs) / computeMs);
+  const nsamples = Math.min(MAX_NSAMPLES, Math.max(PROBE_NSAMPLES, scaled));
+  return { nsamples, probeJobId: submitted.body.id as string };
+}
