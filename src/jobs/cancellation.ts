@@ -41,12 +41,17 @@ export async function requestCancellation(
   await redis.set(flagKey(prefix, jobId), '1', 'EX', CANCELLATION_TTL_S);
 }
 
+/**
+ * Whether any of the jobs has been cancelled: a chunk of a split request passes its own id and
+ * its parent's, so that cancelling the request stops every chunk. One round trip; the flags
+ * share the queue's hash tag, so this also holds on Redis Cluster.
+ */
 export async function isCancellationRequested(
   redis: Redis,
   prefix: string,
-  jobId: string,
+  ...jobIds: string[]
 ): Promise<boolean> {
-  return (await redis.exists(flagKey(prefix, jobId))) === 1;
+  return (await redis.exists(...jobIds.map((id) => flagKey(prefix, id)))) > 0;
 }
 
 /**

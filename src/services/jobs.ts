@@ -372,6 +372,19 @@ function splitChunkCount(job: AnyJob): number | null {
 }
 
 /**
+ * A split request's status: running once a chunk has started, and cancelled when it failed
+ * through a chunk that saw the request's cancellation.
+ */
+function splitStatus(
+  parent: JobStatus,
+  chunkStarted: boolean,
+  failure: JobFailure | null,
+): JobStatus {
+  if (parent === 'failed' && failure?.code === 'GBX_ERR_JOB_CANCELLED') return 'cancelled';
+  return parent === 'queued' && chunkStarted ? 'running' : parent;
+}
+
+/**
  * A split request as its chunks show it: the parent waits for its chunks, so its progress,
  * start and failure are theirs until it merges them.
  */
@@ -397,7 +410,7 @@ async function withChunks(ctx: ServiceContext, view: JobView, chunkCount: number
 
   return {
     ...view,
-    status: view.status === 'queued' && started !== null ? 'running' : view.status,
+    status: splitStatus(view.status, started !== null, failure),
     progress: Math.max(view.progress, Math.min(0.99, done / chunkCount)),
     startedAt: view.startedAt ?? started,
     error: view.status === 'failed' && failure ? failure : view.error,

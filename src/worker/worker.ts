@@ -290,8 +290,9 @@ function throttledProgress(job: Job): (fraction: number) => Promise<void> {
 }
 
 /**
- * Reads the job's cancellation flag (one Redis read per call, made between model batches), and
- * stops the job when the worker is handing its jobs back or the job is past its deadline.
+ * Reads the job's cancellation flag, and its parent's for a chunk (one Redis read per call, made
+ * between model batches), and stops the job when the worker is handing its jobs back or the job
+ * is past its deadline.
  * Limitation: a job stops at a batch boundary, because a model call cannot be interrupted; one
  * batch longer than JOB_TIMEOUT_MS runs to its end first.
  */
@@ -302,10 +303,13 @@ function cancellationCheck(
   deadline: number,
 ): () => Promise<void> {
   const jobId = job.id as string;
+  // A chunk of a split request also stops when the request as a whole is cancelled.
+  const parentId = job.parent?.id;
+  const flagged = parentId ? [jobId, parentId] : [jobId];
   return async () => {
     if (shutdown.handingBack) throw new JobHandedBackError();
     if (Date.now() > deadline) throw timeoutError(deps.config.JOB_TIMEOUT_MS);
-    if (await isCancellationRequested(deps.connection, deps.config.QUEUE_PREFIX, jobId)) {
+    if (await isCancellationRequested(deps.connection, deps.config.QUEUE_PREFIX, ...flagged)) {
       throw new JobCancelledError(jobId);
     }
   };

@@ -9,6 +9,7 @@ import { createLocalCompute } from '../../src/worker/compute.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { pollJob } from '../helpers/jobs.js';
 
 let t: TestApp;
 let worker: RunningWorker;
@@ -41,20 +42,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function pollUntilDone(
-  location: string,
-): Promise<{ body: Record<string, any>; seen: string[] }> {
-  const seen: string[] = [];
-  for (let i = 0; i < 600; i++) {
-    const res = await request(t.app.server).get(location);
-    seen.push(res.body.status);
-    if (res.body.status === 'completed' || res.body.status === 'failed')
-      return { body: res.body, seen };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('job did not finish in 60 s');
-}
-
 describe('a request split into chunk jobs', () => {
   it('gives the same values as computing the whole request at once', async () => {
     const payload: ExplanationPayload = {
@@ -71,7 +58,7 @@ describe('a request split into chunk jobs', () => {
       .post('/v1/explanations')
       .send({ ...body, params: restParams });
     expect(submitted.status).toBe(202);
-    const { body: job } = await pollUntilDone(submitted.headers.location);
+    const job = await pollJob(t.app.server, submitted.headers.location);
     expect(job.error).toBeNull();
     expect(job.status).toBe('completed');
     expect(job.progress).toBe(1);
@@ -124,7 +111,7 @@ describe('a request split into chunk jobs', () => {
       .post('/v1/explanations')
       .send({ modelId, method, instances, background, params: { ...api, seed: 77 } });
     expect(submitted.status).toBe(202);
-    const { body: job } = await pollUntilDone(submitted.headers.location);
+    const job = await pollJob(t.app.server, submitted.headers.location);
     expect(job.error).toBeNull();
     expect(job.status).toBe('completed');
     const lastChunk = await request(t.app.server).get(`/v1/jobs/${submitted.body.id}-chunk-2`);
@@ -162,7 +149,7 @@ describe('a request split into chunk jobs', () => {
         background: data.background.slice(0, 10),
         params: { nsamples: 100, seed: 3 },
       });
-    const { body: job } = await pollUntilDone(submitted.headers.location);
+    const job = await pollJob(t.app.server, submitted.headers.location);
     expect(job.status).toBe('completed');
     const chunk = await request(t.app.server).get(`/v1/jobs/${submitted.body.id}-chunk-0`);
     expect(chunk.status).toBe(404);
