@@ -21,7 +21,7 @@ const FIGURE_SECTIONS: [name: string, title: string, measure: () => Promise<Figu
   ['e2e', 'End to end against in-process compute', benchEndToEnd],
   ['scaling', 'One split request on 1 and 2 worker processes', benchScaling],
   ['api', 'API under load (autocannon) against bare Fastify', benchApiLoad],
-  ['memory', 'Memory over 500 jobs', benchMemory],
+  ['memory', 'Memory over three rounds of 500 jobs', benchMemory],
 ];
 const SECTION_NAMES = [...FIGURE_SECTIONS.map(([name]) => name), 'methods'];
 
