@@ -4,12 +4,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { OPEN_TENANT } from '../src/auth/principal.js';
+import { OPEN_PRINCIPAL, OPEN_TENANT } from '../src/auth/principal.js';
+import { loadConfig } from '../src/config/index.js';
 import type { ExplanationPayload } from '../src/jobs/queue.js';
 import { createLogger } from '../src/log/logger.js';
 import { loadModel, predictRows } from '../src/models/tf-model.js';
+import type { ServiceContext } from '../src/services/context.js';
+import { createModel } from '../src/services/models.js';
 import { createComputePool, type ComputePool } from '../src/worker/compute-pool.js';
-import { FIXTURES_DIR, fixtureData } from '../test/helpers/fixtures.js';
+import {
+  FIXTURES_DIR,
+  fixtureData,
+  modelFiles,
+  REAL_MODELS_DIR,
+} from '../test/helpers/fixtures.js';
 import { storeFixtureModels, type FixtureStore } from '../test/helpers/model-store.js';
 import { median } from './common.js';
 
@@ -61,12 +69,12 @@ export async function startBenchCompute(
   return { fixtures, pool };
 }
 
-/** A plain batched predict over `rows` rows of the fixture's background, in this thread. */
-async function plainPredictor(fixtures: FixtureStore, name: string) {
+/** A plain batched predict over `rows` rows drawn in turn from `sample`, in this thread. */
+async function plainPredictor(fixtures: FixtureStore, name: string, sample: number[][]) {
   const id = fixtures.ids[name];
   const record = (await fixtures.store.get(OPEN_TENANT, id))!;
   const model = await loadModel(await fixtures.store.readArtifacts(OPEN_TENANT, id));
-  const background = fixtureData(name).background;
+  const background = sample;
   const width = background[0].length;
   const data = new Float32Array(BATCH_ROWS * width);
   for (let r = 0; r < BATCH_ROWS; r++) data.set(background[r % background.length], r * width);
@@ -94,7 +102,8 @@ export async function measureJob(
 ): Promise<{ modelRows: number; job: Timing; predict: Timing; ratio: number; cpuRatio: number }> {
   const warm = await pool.explain(payload, () => undefined);
   const modelRows = warm.result.modelEvaluations;
-  const plain = await plainPredictor(fixtures, name);
+  const sample = payload.background.length > 0 ? payload.background : payload.instances;
+  const plain = await plainPredictor(fixtures, name, sample);
   await plain.predict(modelRows);
   const jobs: Timing[] = [];
   const predicts: Timing[] = [];
@@ -137,6 +146,11 @@ interface MethodCase {
   payload: (modelId: string) => ExplanationPayload;
 }
 
+interface BenchData {
+  instances: number[][];
+  background: number[][];
+}
+
 function request(
   modelId: string,
   fixture: string,
@@ -144,7 +158,7 @@ function request(
   instances: number,
   params: Partial<ExplanationPayload['params']> = {},
 ): ExplanationPayload {
-  const data = fixtureData(fixture);
+  const data: BenchData = fixture === ABALONE ? abaloneBench() : fixtureData(fixture);
   return {
     tenant: OPEN_TENANT,
     modelId,
@@ -200,12 +214,82 @@ const CASES: MethodCase[] = [
   },
 ];
 
+/**
+ * A published model larger than the fixtures' (Dense 8-50-50-1, about 3,000 multiply-adds a row
+ * against about 500 for breast-cancer's), on its own data: methods whose own work does not grow
+ * with the network cost less beside it.
+ */
+const ABALONE = 'abalone';
+const ABALONE_DIR = path.join(REAL_MODELS_DIR, 'abalone-dense-layers');
+const ABALONE_SEX_CODES: Record<string, number> = { F: 0, M: 1, I: 2 };
+
+/** The abalone rows (sex coded F=0, M=1, I=2, as the model was trained) and their rings. */
+function abaloneRows(): { rows: number[][]; rings: number[] } {
+  const text = readFileSync(path.join(ABALONE_DIR, 'abalone.csv'), 'utf8');
+  const [, ...lines] = text.trim().split('\n');
+  const rows: number[][] = [];
+  const rings: number[] = [];
+  for (const line of lines) {
+    const [sex, ...rest] = line.split(',');
+    const values = rest.map(Number);
+    rings.push(values.pop() as number);
+    rows.push([ABALONE_SEX_CODES[sex], ...values]);
+  }
+  return { rows, rings };
+}
+
+/** Instances from the start of the data, background from the rows after them. */
+function abaloneBench(): BenchData {
+  const { rows } = abaloneRows();
+  return { instances: rows.slice(0, 100), background: rows.slice(100) };
+}
+
+const ABALONE_CASES: MethodCase[] = [
+  {
+    fixture: ABALONE,
+    setting: '20 instances, 100 bg, auto',
+    payload: (id) => request(id, ABALONE, 'kernel_shap', 20),
+  },
+  {
+    fixture: ABALONE,
+    setting: '20 instances, 5000 samples, auto',
+    payload: (id) =>
+      request(id, ABALONE, 'lime', 20, {
+        lime: { numSamples: 5000, featureSelection: 'auto', discretizer: 'none', categorical: [0] },
+      }),
+  },
+  {
+    fixture: ABALONE,
+    setting: '4176 rows, 8 features, 20 repeats',
+    payload: (id) => {
+      const { rows, rings } = abaloneRows();
+      const base = request(id, ABALONE, 'permutation_importance', 0);
+      const permutation = { labels: rings, metric: 'mse' as const, nRepeats: 20 };
+      return { ...base, instances: rows, params: { ...base.params, permutation } };
+    },
+  },
+];
+
+async function storeAbalone(fixtures: FixtureStore): Promise<void> {
+  const files = modelFiles(ABALONE_DIR);
+  const ctx = {
+    models: fixtures.store,
+    config: loadConfig({ STORE_DIR: fixtures.dir, TFJS_BACKEND: 'wasm' }),
+  } as ServiceContext;
+  const record = await createModel(ctx, OPEN_PRINCIPAL, {
+    modelJsonText: files.modelJson,
+    files: files.weights,
+  });
+  fixtures.ids[ABALONE] = record.id;
+}
+
 /** Runs every method as a job on the shared fixtures and returns the figures. */
 export async function benchMethods(): Promise<MethodFigure[]> {
   const { fixtures, pool } = await startBenchCompute(['breast-cancer', 'wine']);
+  await storeAbalone(fixtures);
   const figures: MethodFigure[] = [];
   try {
-    for (const c of CASES) {
+    for (const c of [...CASES, ...ABALONE_CASES]) {
       const payload = c.payload(fixtures.ids[c.fixture]);
       const m = await measureJob(pool, fixtures, c.fixture, payload);
       figures.push({

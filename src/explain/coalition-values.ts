@@ -128,7 +128,8 @@ export function referenceOutputs(
   return reference;
 }
 
-function linkInPlace(link: LinkName, values: Float64Array): Float64Array {
+/** Applies the link to every value, in place; returns the same array. */
+export function linkInPlace(link: LinkName, values: Float64Array): Float64Array {
   if (link === 'identity') return values;
   for (let i = 0; i < values.length; i++) values[i] = applyLink(link, values[i]);
   return values;
@@ -154,38 +155,67 @@ export async function coalitionValues(
 ): Promise<Float64Array> {
   const k = ctx.outputCount;
   const values = new Float64Array(coalitionCount * k);
-  const perBatch = Math.max(
-    1,
-    Math.min(
-      Math.floor(ctx.batchRows / bg.count),
-      Math.floor(MAX_BATCH_VALUES / (bg.count * bg.width)),
-    ),
-  );
   const writer = new MaskedRowWriter(instance, bg, features, masks);
   const weights = normalizedWeights(bg);
+  await streamBlocks(
+    ctx,
+    { count: coalitionCount, rows: bg.count, width: bg.width },
+    (start, end, target) => writer.write(start, end, target),
+    (start, end, raw) =>
+      blockMeans(raw, weights, k, end - start, values.subarray(start * k, end * k)),
+  );
+  return linkInPlace(ctx.link, values);
+}
+
+/** Equal blocks of rows: `count` blocks of `rows` rows of `width` values. */
+export interface BlockShape {
+  count: number;
+  rows: number;
+  width: number;
+}
+
+/**
+ * Runs the model over blocks of rows that `write` produces on demand, in batches of whole
+ * blocks, and hands each batch's outputs to `read`. A batch is written while the ones before it
+ * are still with the model: when the model runs in another thread, building rows and running
+ * the model overlap. Blocks are written in order, so a seeded `write` gives the same rows
+ * every run.
+ * @param write - writes blocks [start, end) into the front of `target` and returns those rows.
+ * @param read - receives the raw outputs of blocks [start, end), row-major; it must not keep
+ *   them, the buffer is reused.
+ */
+export async function streamBlocks(
+  ctx: EvaluationContext,
+  shape: BlockShape,
+  write: (start: number, end: number, target: Float32Array) => Float32Array,
+  read: (start: number, end: number, raw: ArrayLike<number>) => void,
+): Promise<void> {
+  const k = ctx.outputCount;
+  const blockValues = shape.rows * shape.width;
+  const perBatch = Math.min(
+    shape.count,
+    Math.max(
+      1,
+      Math.min(Math.floor(ctx.batchRows / shape.rows), Math.floor(MAX_BATCH_VALUES / blockValues)),
+    ),
+  );
   const pool = ctx.rowBuffers ?? new RowBuffers();
-  const batchValues = Math.min(perBatch, coalitionCount) * bg.count * bg.width;
-  const batchOutputs = Math.min(perBatch, coalitionCount) * bg.count * k;
   const buffers: Float32Array[] = [];
   const outputBuffers: Float32Array[] = [];
-  // A batch is written while the ones before it are still with the model: when the model runs
-  // in another thread, building rows and running the model overlap.
   const inFlight: Promise<void>[] = [];
   try {
-    for (let start = 0, batch = 0; start < coalitionCount; start += perBatch, batch++) {
+    for (let start = 0, batch = 0; start < shape.count; start += perBatch, batch++) {
       if (inFlight.length === BATCHES_IN_FLIGHT) await inFlight.shift();
-      const end = Math.min(coalitionCount, start + perBatch);
+      const end = Math.min(shape.count, start + perBatch);
       const slot = batch % BATCHES_IN_FLIGHT;
       if (buffers.length <= slot) {
-        buffers.push(pool.acquire(batchValues));
-        outputBuffers.push(pool.acquire(batchOutputs));
+        buffers.push(pool.acquire(perBatch * blockValues));
+        outputBuffers.push(pool.acquire(perBatch * shape.rows * k));
       }
-      const rows = writer.write(start, end, buffers[slot]);
-      const rowCount = (end - start) * bg.count;
+      const rows = write(start, end, buffers[slot]);
+      const rowCount = (end - start) * shape.rows;
       const into = outputBuffers[slot].subarray(0, rowCount * k);
-      const done = runModel(ctx, rows, rowCount, into).then((raw) =>
-        blockMeans(raw, weights, k, end - start, values.subarray(start * k, end * k)),
-      );
+      const done = runModel(ctx, rows, rowCount, into).then((raw) => read(start, end, raw));
       // Rejections are awaited below; this keeps one from going unhandled meanwhile.
       done.catch(() => undefined);
       inFlight.push(done);
@@ -196,7 +226,6 @@ export async function coalitionValues(
     await Promise.allSettled(inFlight);
     for (const buffer of [...buffers, ...outputBuffers]) pool.release(buffer);
   }
-  return linkInPlace(ctx.link, values);
 }
 
 /** Batches handed to the model before the first of them has to come back. */

@@ -1,7 +1,12 @@
 // Permutation importance (Breiman, 2001; Fisher et al., 2019): how much a model's score drops
 // when one feature, or a group of features, is shuffled across rows, breaking its link to the
 // target while keeping its distribution.
-import { linkedOutputs, type EvaluationContext } from './coalition-values.js';
+import {
+  linkedOutputs,
+  linkInPlace,
+  streamBlocks,
+  type EvaluationContext,
+} from './coalition-values.js';
 import { createRandom, type Random } from './random.js';
 
 export const METRICS = ['accuracy', 'log_loss', 'mse', 'mae', 'r2'] as const;
@@ -30,7 +35,7 @@ export interface PermutationResult {
  * losses (log_loss, mse, mae), so a larger number always means the group mattered more;
  * negative numbers (shuffling helped) are reported as they are. Without labels it is the mean
  * over rows and outputs of |f(shuffled) - f(rows)|. Every group in every repeat gets its own
- * seeded row permutation; all shuffled copies run through the model in large batches.
+ * seeded row permutation; the shuffled copies run through the model in large batches.
  * Cost: rows × (1 + groups × nRepeats) model rows.
  */
 export async function permutationImportance(
@@ -48,23 +53,40 @@ export async function permutationImportance(
   const score = options.labels ? scorer(options.metric ?? 'accuracy', options.labels, k) : null;
   const baselineScore = score ? score(baseline) : null;
 
-  // Every shuffled copy of every group goes through the model in one call (batched by ctx).
+  // Shuffled copies are written batch by batch while earlier batches are with the model; each
+  // copy's outputs are reduced to one number as they come back.
   const copies = groups.length * options.nRepeats;
-  const shuffled = new Float32Array(copies * n * m);
-  for (let c = 0; c < copies; c++) {
-    shuffled.set(flat, c * n * m);
-    shuffleColumns(shuffled, c * n * m, flat, n, m, groups[Math.floor(c / options.nRepeats)], rng);
-  }
-  const predicted = await linkedOutputs(ctx, shuffled, copies * n);
+  const copyScores = new Float64Array(copies);
+  const copyOutputs = new Float64Array(n * k);
+  const groupOf = (c: number) => groups[Math.floor(c / options.nRepeats)];
+  const reduce = (out: Float64Array): number => {
+    if (!score) return meanAbsoluteChange(out, baseline);
+    const drop = (baselineScore as number) - score(out);
+    return higherIsBetter(options.metric ?? 'accuracy') ? drop : -drop;
+  };
+  await streamBlocks(
+    ctx,
+    { count: copies, rows: n, width: m },
+    (start, end, target) => {
+      for (let c = start; c < end; c++) {
+        const offset = (c - start) * n * m;
+        target.set(flat, offset);
+        shuffleColumns(target, offset, flat, n, m, groupOf(c), rng);
+      }
+      return target.subarray(0, (end - start) * n * m);
+    },
+    (start, end, raw) => {
+      for (let c = start; c < end; c++) {
+        const from = (c - start) * n * k;
+        for (let i = 0; i < copyOutputs.length; i++) copyOutputs[i] = raw[from + i];
+        copyScores[c] = reduce(linkInPlace(ctx.link, copyOutputs));
+      }
+    },
+  );
 
   const importances = groups.map((features, g) => {
-    const repeats = Array.from({ length: options.nRepeats }, (_, rep) => {
-      const c = g * options.nRepeats + rep;
-      const out = predicted.subarray(c * n * k, (c + 1) * n * k);
-      if (!score) return meanAbsoluteChange(out, baseline);
-      const drop = (baselineScore as number) - score(out);
-      return higherIsBetter(options.metric ?? 'accuracy') ? drop : -drop;
-    });
+    const first = g * options.nRepeats;
+    const repeats = Array.from(copyScores.subarray(first, first + options.nRepeats));
     const mean = repeats.reduce((s, v) => s + v, 0) / repeats.length;
     const std = Math.sqrt(repeats.reduce((s, v) => s + (v - mean) ** 2, 0) / repeats.length);
     return { features, mean, std, repeats };

@@ -63,6 +63,18 @@ describe('permutationImportance without labels', () => {
     const run = () => permutationImportance(context(model, 1), rows, { nRepeats: 3, seed: 4 });
     expect((await run()).importances).toEqual((await run()).importances);
   });
+
+  it('gives the same numbers whatever the batches: one copy a call or all in one', async () => {
+    const options = { labels, metric: 'mae' as const, nRepeats: 3, seed: 6 };
+    const whole = context(model, 1, 'identity', 100_000);
+    // A batch smaller than one shuffled copy: every copy is split across model calls.
+    const split = context(model, 1, 'identity', 7);
+    const one = await permutationImportance(whole, rows, options);
+    const other = await permutationImportance(split, rows, options);
+    expect(other).toEqual(one);
+    expect(split.modelEvaluations).toBe(whole.modelEvaluations);
+    expect(whole.modelEvaluations).toBe(rows.length * (1 + 4 * 3));
+  });
 });
 
 describe('scorer', () => {
