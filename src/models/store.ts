@@ -23,6 +23,8 @@ export interface ModelRecord {
   outputs: TensorDescription[];
   featureNames: string[];
   outputNames: string[];
+  /** Features LIME treats as categorical unless a request names its own, ascending indices. */
+  categoricalFeatures: number[];
   layers: LayerDescription[];
   featureCount: number | null;
   outputCount: number | null;
@@ -82,7 +84,7 @@ export class ModelStore {
     if (!ID_PATTERN.test(id) || !TENANT_PATTERN.test(tenant)) return null;
     try {
       const text = await readFile(path.join(this.folder(tenant, id), RECORD_FILE), 'utf8');
-      return JSON.parse(text) as ModelRecord;
+      return fromStoredJson(text);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -133,4 +135,11 @@ export class ModelStore {
     if (!ID_PATTERN.test(id)) throw new Error(`invalid model id ${JSON.stringify(id)}`);
     return path.join(this.tenantDir(tenant), id);
   }
+}
+
+/** A stored record; records written before a field existed get that field's default. */
+function fromStoredJson(text: string): ModelRecord {
+  const stored = JSON.parse(text) as Omit<ModelRecord, 'categoricalFeatures'> &
+    Partial<Pick<ModelRecord, 'categoricalFeatures'>>;
+  return { ...stored, categoricalFeatures: stored.categoricalFeatures ?? [] };
 }

@@ -113,7 +113,7 @@ function requestSchema(ctx: ServiceContext) {
           numFeatures: z.number().int().min(1).optional(),
           featureSelection: z.enum(FEATURE_SELECTIONS).default('auto'),
           discretizer: z.enum(['none', 'quartile', 'decile']).default('none'),
-          categorical: z.array(featureRef).default([]),
+          categorical: z.array(featureRef).optional(),
           kernelWidth: z.number().positive().optional(),
           labels: z.array(z.number()).optional(),
           metric: z.enum(METRICS).optional(),
@@ -193,7 +193,7 @@ export async function submitExplanation(
     numFeatures: params.numFeatures,
     featureSelection: params.featureSelection,
     discretizer: params.discretizer,
-    categorical: featureIndices(params.categorical, model, 'params.categorical', problems),
+    categorical: limeCategorical(params.categorical, model, problems),
     kernelWidth: params.kernelWidth,
   };
   const permutation = {
@@ -297,6 +297,19 @@ function featureIndices(
     }
     return index;
   });
+}
+
+/**
+ * The features LIME treats as categorical: those the request names, which replace the model's
+ * own list, or else the model's categorical features from its metadata.
+ */
+function limeCategorical(
+  requested: (number | string)[] | undefined,
+  model: ModelRecord,
+  problems: FieldProblem[],
+): number[] {
+  if (requested === undefined) return model.categoricalFeatures;
+  return featureIndices(requested, model, 'params.categorical', problems);
 }
 
 /** Labels must match the rows and the metric: class indices or single-output targets. */

@@ -14,6 +14,9 @@ const metadataSchema = z
     featureNames: z.array(z.string().min(1).max(200)).optional(),
     outputNames: z.array(z.string().min(1).max(200)).optional(),
     task: z.enum(['classification', 'regression']).optional(),
+    categoricalFeatures: z
+      .array(z.union([z.number().int().min(0), z.string().min(1).max(200)]))
+      .optional(),
   })
   .strict();
 
@@ -46,6 +49,11 @@ export async function createModel(
 
   const featureNames = namesFor('metadata.featureNames', metadata.featureNames, structure.featureCount, 'feature');
   const outputNames = namesFor('metadata.outputNames', metadata.outputNames, structure.outputCount, 'output');
+  const categoricalFeatures = categoricalIndices(
+    metadata.categoricalFeatures ?? [],
+    featureNames,
+    structure.featureCount,
+  );
   const record: ModelRecord = {
     id: randomUUID(),
     name: metadata.name ?? upload.modelFileName?.replace(/\.json$/i, '') ?? 'model',
@@ -54,6 +62,7 @@ export async function createModel(
     ...structure,
     featureNames,
     outputNames,
+    categoricalFeatures,
     createdAt: new Date().toISOString(),
   };
   await ctx.models.save(principal.tenant, record, upload.modelJsonText, upload.files);
@@ -95,6 +104,62 @@ function namesFor(
   }
   if (problems.length > 0) throw validationError(problems);
   return given;
+}
+
+/**
+ * Categorical features named in the metadata (feature names or 0-based indices) as ascending
+ * indices. Each unknown name, index past the last feature or second mention of a feature is
+ * named by its place in the list.
+ */
+function categoricalIndices(
+  refs: (number | string)[],
+  featureNames: string[],
+  featureCount: number | null,
+): number[] {
+  const field = 'metadata.categoricalFeatures';
+  if (refs.length > 0 && featureCount === null) {
+    throw validationError([
+      { path: field, message: 'needs a model whose input has a fixed number of features' },
+    ]);
+  }
+  const problems: FieldProblem[] = [];
+  const firstMention = new Map<number, number>();
+  refs.forEach((ref, i) => {
+    const resolved = resolveFeature(ref, featureNames, featureCount as number);
+    if ('problem' in resolved) {
+      problems.push({ path: `${field}.${i}`, message: resolved.problem });
+      return;
+    }
+    const first = firstMention.get(resolved.index);
+    if (first === undefined) {
+      firstMention.set(resolved.index, i);
+      return;
+    }
+    const feature = `feature ${resolved.index} (${featureNames[resolved.index]})`;
+    problems.push({
+      path: `${field}.${i}`,
+      message: `${feature} is already listed at ${field}.${first}`,
+    });
+  });
+  if (problems.length > 0) throw validationError(problems);
+  return [...firstMention.keys()].sort((a, b) => a - b);
+}
+
+/** The index a feature name or index stands for, or why it stands for none. */
+function resolveFeature(
+  ref: number | string,
+  featureNames: string[],
+  featureCount: number,
+): { index: number } | { problem: string } {
+  if (typeof ref === 'string') {
+    const index = featureNames.indexOf(ref);
+    if (index < 0) return { problem: `no feature named ${JSON.stringify(ref)} in the model` };
+    return { index };
+  }
+  if (ref >= featureCount) {
+    return { problem: `index ${ref} is out of range: the model has ${featureCount} features` };
+  }
+  return { index: ref };
 }
 
 /** A model of the principal's tenant; any other tenant's model is reported as not found. */

@@ -68,6 +68,32 @@ describe('GraphQL schema', () => {
   });
 });
 
+describe('GraphQL models', () => {
+  it('show the categorical features named in the upload metadata, as indices', async () => {
+    const files = modelFiles(fixtureModelDir('breast-cancer'));
+    const uploaded = await request(t.app.server)
+      .post('/v1/models')
+      .attach('model', Buffer.from(files.modelJson), 'model.json')
+      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
+      .field(
+        'metadata',
+        JSON.stringify({
+          featureNames: data.featureNames,
+          categoricalFeatures: [data.featureNames[7], 4],
+        }),
+      );
+    expect(uploaded.status).toBe(201);
+    const one = await gql(t.app, 'query($id: ID!) { model(id: $id) { categoricalFeatures } }', {
+      id: uploaded.body.id,
+    });
+    expect(one.errors).toBeUndefined();
+    expect(one.data!.model.categoricalFeatures).toEqual([4, 7]);
+    const all = await gql(t.app, '{ models { id categoricalFeatures } }');
+    expect(all.data!.models).toContainEqual({ id: uploaded.body.id, categoricalFeatures: [4, 7] });
+    expect(all.data!.models).toContainEqual({ id: modelId, categoricalFeatures: [] });
+  });
+});
+
 describe('GraphQL errors', () => {
   it('carry the REST code for an unknown model', async () => {
     const res = await gql(t.app, 'query($id: ID!) { model(id: $id) { id } }', { id: 'nope' });

@@ -25,7 +25,11 @@ beforeAll(async () => {
     .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
     .field(
       'metadata',
-      JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }),
+      JSON.stringify({
+        featureNames: data.featureNames,
+        outputNames: data.outputNames,
+        categoricalFeatures: [3, 1],
+      }),
     );
   modelId = res.body.id;
 });
@@ -257,7 +261,8 @@ describe('REST and GraphQL parity', () => {
     expect(graphqlResult).toEqual(restResult);
 
     const modelFields = `id name format task featureNames outputNames featureCount outputCount createdAt
-      inputs { name shape dtype } outputs { name shape dtype } layers { name className }`;
+      categoricalFeatures inputs { name shape dtype } outputs { name shape dtype }
+      layers { name className }`;
     const model = await gql(t.app, `query($id: ID!) { model(id: $id) { ${modelFields} } }`, {
       id: modelId,
     });

@@ -1,8 +1,11 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { OPEN_TENANT } from '../../src/auth/principal.js';
 import { fixtureModelDir, modelFiles, REAL_MODELS_DIR } from '../helpers/fixtures.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { functionalModel } from '../helpers/hostile-models.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -151,6 +154,121 @@ describe('POST /v1/models', () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe('categoricalFeatures in model metadata', () => {
+  const small = functionalModel();
+  const threeFeatures = { modelJson: JSON.stringify(small.modelJson), weights: small.weights };
+  const featureNames = ['width', 'height', 'colour'];
+
+  async function modelCount(): Promise<number> {
+    return (await request(t.app.server).get('/v1/models')).body.items.length;
+  }
+
+  it('stores names and indices as ascending indices and shows them in every view', async () => {
+    const byName = await upload(threeFeatures, {
+      featureNames,
+      categoricalFeatures: ['colour', 'width'],
+    });
+    expect(byName.status).toBe(201);
+    expect(byName.body.categoricalFeatures).toEqual([0, 2]);
+    const byIndex = await upload(threeFeatures, { categoricalFeatures: [1] });
+    expect(byIndex.status).toBe(201);
+    expect(byIndex.body.categoricalFeatures).toEqual([1]);
+    const mixed = await upload(threeFeatures, { featureNames, categoricalFeatures: [2, 'height'] });
+    expect(mixed.body.categoricalFeatures).toEqual([1, 2]);
+
+    const fetched = await request(t.app.server).get(`/v1/models/${byName.body.id}`);
+    expect(fetched.body.categoricalFeatures).toEqual([0, 2]);
+    const listed = await request(t.app.server).get('/v1/models');
+    const views = new Map(
+      listed.body.items.map((m: { id: string; categoricalFeatures: number[] }) => [
+        m.id,
+        m.categoricalFeatures,
+      ]),
+    );
+    expect(views.get(byName.body.id)).toEqual([0, 2]);
+    expect(views.get(byIndex.body.id)).toEqual([1]);
+  });
+
+  it('is empty when the metadata names none', async () => {
+    const res = await upload(threeFeatures, { featureNames });
+    expect(res.status).toBe(201);
+    expect(res.body.categoricalFeatures).toEqual([]);
+  });
+
+  it('names each unknown name, out-of-range index and repeat, and stores nothing', async () => {
+    const before = await modelCount();
+    const res = await upload(threeFeatures, {
+      featureNames,
+      categoricalFeatures: ['colour', 'weight', 3, 2, 'width', 0],
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body.code).toBe('GBX_ERR_VALIDATION');
+    expect(res.body.errors).toEqual([
+      {
+        path: 'metadata.categoricalFeatures.1',
+        message: 'no feature named "weight" in the model',
+      },
+      {
+        path: 'metadata.categoricalFeatures.2',
+        message: 'index 3 is out of range: the model has 3 features',
+      },
+      {
+        path: 'metadata.categoricalFeatures.3',
+        message: 'feature 2 (colour) is already listed at metadata.categoricalFeatures.0',
+      },
+      {
+        path: 'metadata.categoricalFeatures.5',
+        message: 'feature 0 (width) is already listed at metadata.categoricalFeatures.4',
+      },
+    ]);
+    expect(await modelCount()).toBe(before);
+  });
+
+  it('checks names against the generated names when the metadata gives none', async () => {
+    const generated = await upload(threeFeatures, { categoricalFeatures: ['feature_2'] });
+    expect(generated.body.categoricalFeatures).toEqual([2]);
+    const res = await upload(threeFeatures, { categoricalFeatures: ['colour'] });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([
+      'metadata.categoricalFeatures.0',
+    ]);
+  });
+
+  it('rejects entries that are neither a name nor a non-negative integer', async () => {
+    const res = await upload(threeFeatures, { categoricalFeatures: [-1, 1.5, '', true] });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('GBX_ERR_VALIDATION');
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([
+      'metadata.categoricalFeatures.0',
+      'metadata.categoricalFeatures.1',
+      'metadata.categoricalFeatures.2',
+      'metadata.categoricalFeatures.3',
+    ]);
+  });
+
+  it('reads a record stored before the field existed as having none', async () => {
+    const res = await upload(threeFeatures, { featureNames, categoricalFeatures: ['colour'] });
+    const recordFile = path.join(
+      t.config.storeDir,
+      'models',
+      OPEN_TENANT,
+      res.body.id,
+      'record.json',
+    );
+    const { categoricalFeatures, ...older } = JSON.parse(await readFile(recordFile, 'utf8'));
+    expect(categoricalFeatures).toEqual([2]);
+    await writeFile(recordFile, JSON.stringify(older));
+
+    const fetched = await request(t.app.server).get(`/v1/models/${res.body.id}`);
+    expect(fetched.status).toBe(200);
+    expect(fetched.body).toEqual({ ...res.body, categoricalFeatures: [] });
+    const listed = await request(t.app.server).get('/v1/models');
+    const view = listed.body.items.find((m: { id: string }) => m.id === res.body.id);
+    expect(view.categoricalFeatures).toEqual([]);
   });
 });
 
