@@ -296,7 +296,9 @@ describe('GraphQL acts for the key', () => {
     expect(own.payload.data.jobUpdated.status).toBe('queued');
     const other = await firstSubscriptionMessage(url, watch, bearer(BETA_KEY));
     expect(other.type).toBe('error');
-    expect(other.payload).toEqual([{ message: `no job with id ${id}` }]);
+    expect(other.payload).toEqual([
+      { message: `no job with id ${id}`, extensions: { code: 'GBX_ERR_JOB_NOT_FOUND' } },
+    ]);
   });
 });
 

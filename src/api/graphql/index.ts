@@ -13,7 +13,7 @@ export async function registerGraphql(app: FastifyInstance, ctx: ServiceContext)
   const depthRule = depthLimitRule(GRAPHQL_MAX_DEPTH);
   await app.register(mercurius, {
     schema: await loadSchemaText(),
-    resolvers: buildResolvers(ctx) as never,
+    resolvers: buildResolvers(ctx, app.log) as never,
     path: '/graphql',
     graphiql: GRAPHIQL,
     // The access hook has authenticated the request (the WebSocket upgrade too) before this.

@@ -1,5 +1,6 @@
 // GraphQL resolvers: thin adapters over the same service functions the REST routes call.
-import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import type { FastifyBaseLogger } from 'fastify';
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import type { Principal } from '../../auth/principal.js';
 import { submitActivationStats } from '../../services/activation-stats.js';
 import type { ServiceContext } from '../../services/context.js';
@@ -14,6 +15,7 @@ import {
   type JobView,
 } from '../../services/jobs.js';
 import { deleteModel, getModel, listModels } from '../../services/models.js';
+import { codedError } from './errors.js';
 
 interface JobsArgs {
   filter?: { status?: string | null; type?: string | null; modelId?: string | null } | null;
@@ -112,16 +114,26 @@ function given<T extends object>(values: T): Partial<T> {
   ) as Partial<T>;
 }
 
-/** Subscription events are job views; this names them for the `jobUpdated` field. */
-function jobUpdates(
+/**
+ * Subscription events are job views; this names them for the `jobUpdated` field. A failure
+ * while watching (an unknown job, Redis away) reaches the client with its catalogued code, as
+ * it would in a query: Mercurius sends errors thrown by a subscription's stream as they are.
+ */
+async function* jobUpdates(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
-): AsyncIterable<JobView> {
-  return watchJob(ctx, principal, id);
+  log: FastifyBaseLogger,
+): AsyncGenerator<JobView> {
+  try {
+    yield* watchJob(ctx, principal, id);
+  } catch (err) {
+    const original = err instanceof Error ? err : new Error(String(err));
+    throw codedError(new GraphQLError(original.message, { originalError: original }), log);
+  }
 }
 
-export function buildResolvers(ctx: ServiceContext) {
+export function buildResolvers(ctx: ServiceContext, log: FastifyBaseLogger) {
   return {
     Query: {
       model: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
@@ -172,7 +184,7 @@ export function buildResolvers(ctx: ServiceContext) {
     Subscription: {
       jobUpdated: {
         subscribe: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
-          jobUpdates(ctx, principal, id),
+          jobUpdates(ctx, principal, id, log),
         resolve: (view: JobView) => view,
       },
     },
