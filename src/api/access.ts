@@ -80,6 +80,12 @@ export async function registerAccess(app: FastifyInstance, config: Config): Prom
     request.principal = principal;
   });
 
+  // A WebSocket upgrade refused here (no key, rate limited) never reaches the WebSocket plugin's
+  // hooks, which close an upgrade's socket once answered; left open, it would hold up shutdown.
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 400 && request.headers.upgrade) request.raw.socket?.destroy();
+  });
+
   // Limitation: counts are kept per API process, because a shared store would put Redis on the
   // path of every request, including those that must keep working while Redis is away.
   await app.register(rateLimit, {

@@ -2,6 +2,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import request from 'supertest';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
@@ -234,6 +235,31 @@ describe('GraphQL acts for the key', () => {
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="glassbox"');
     expect(res.json().errors[0].extensions.code).toBe('GBX_ERR_UNAUTHORIZED');
+  });
+
+  it('refuses a WebSocket upgrade without a key and closes its connection', async () => {
+    const own = await buildTestApp({ API_KEYS: KEYS });
+    try {
+      const address = await own.app.listen({ port: 0, host: '127.0.0.1' });
+      const socket = new WebSocket(`${address.replace('http', 'ws')}/graphql`, 'graphql-ws');
+      // The client keeps its end open: only the server closing it ends the wait.
+      const refused = await new Promise<{ status?: number; closed: Promise<void> }>(
+        (resolve, reject) => {
+          socket.on('unexpected-response', (req, res) => {
+            const closed = new Promise<void>((done, fail) => {
+              req.socket?.once('close', () => done());
+              setTimeout(() => fail(new Error('the server left the connection open')), 10_000);
+            });
+            resolve({ status: res.statusCode, closed });
+          });
+          socket.on('open', () => reject(new Error('upgraded without a key')));
+        },
+      );
+      expect(refused.status).toBe(401);
+      await refused.closed;
+    } finally {
+      await own.close();
+    }
   });
 
   it('shows a model to its tenant only', async () => {
