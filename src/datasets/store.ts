@@ -1,6 +1,6 @@
 // Stored datasets (background rows clients name instead of resending them), one JSON file each.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TENANT_PATTERN } from '../auth/principal.js';
 
@@ -45,6 +45,34 @@ export class DatasetStore {
       return JSON.parse(await readFile(this.file(tenant, id), 'utf8')) as DatasetRecord;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * The tenant's datasets without their rows, oldest first.
+   * Limitation: each file is read whole to describe it, so listing costs as much as reading
+   * every dataset; a tenant keeps few, and each holds at most MAX_BACKGROUND_ROWS rows.
+   */
+  async list(tenant: string): Promise<Omit<DatasetRecord, 'rows'>[]> {
+    if (!TENANT_PATTERN.test(tenant)) return [];
+    const names = await readdir(this.tenantDir(tenant)).catch(() => [] as string[]);
+    const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length));
+    const records = await Promise.all(ids.map((id) => this.get(tenant, id)));
+    return records
+      .filter((r): r is DatasetRecord => r !== null)
+      .map(({ rows: _rows, ...summary }) => summary)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  /** Removes a dataset; false when the tenant had none with this id. */
+  async delete(tenant: string, id: string): Promise<boolean> {
+    if (!ID_PATTERN.test(id) || !TENANT_PATTERN.test(tenant)) return false;
+    try {
+      await rm(this.file(tenant, id));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
   }

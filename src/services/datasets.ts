@@ -64,6 +64,29 @@ export async function getDataset(
   return record;
 }
 
+/** The tenant's datasets without their rows, oldest first. */
+export async function listDatasets(
+  ctx: ServiceContext,
+  principal: Principal,
+): Promise<Omit<DatasetRecord, 'rows'>[]> {
+  return store(ctx).list(principal.tenant);
+}
+
+/**
+ * Removes a dataset. Jobs already queued with its rows keep them: a request copies the rows
+ * it names into its job.
+ * @throws GlassboxError 404 when the principal's tenant has no such dataset.
+ */
+export async function deleteDataset(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+): Promise<void> {
+  if (!(await store(ctx).delete(principal.tenant, id))) {
+    throw new GlassboxError('GBX_ERR_DATASET_NOT_FOUND', `no dataset with id ${id}`);
+  }
+}
+
 interface DatasetInput {
   name?: string;
   featureNames?: string[];

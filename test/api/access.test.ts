@@ -168,6 +168,21 @@ describe('tenant isolation of datasets, job lists, cancellation and statistics',
     expect(explained.body.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
   });
 
+  it('lists a dataset only to its tenant and lets only the owner remove it', async () => {
+    const listed = async (key: string) =>
+      (await request(t.app.server).get('/v1/datasets').set(bearer(key))).body.items.map(
+        (d: { id: string }) => d.id,
+      );
+    expect(await listed(ALPHA_KEY)).toContain(datasetId);
+    expect(await listed(BETA_KEY)).not.toContain(datasetId);
+    const remove = (key: string) =>
+      request(t.app.server).delete(`/v1/datasets/${datasetId}`).set(bearer(key));
+    const refused = await remove(BETA_KEY);
+    expect(refused.status).toBe(404);
+    expect(refused.body.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
+    expect(await listed(ALPHA_KEY)).toContain(datasetId);
+  });
+
   it('lists only the tenant own jobs', async () => {
     const list = async (key: string) =>
       (await request(t.app.server).get('/v1/jobs').set(bearer(key))).body.items.map(

@@ -76,6 +76,35 @@ describe('POST /v1/datasets', () => {
   });
 });
 
+describe('listing and removing datasets', () => {
+  it('lists datasets oldest first without rows, and removes one for good', async () => {
+    const store = (name: string) =>
+      request(t.app.server)
+        .post('/v1/datasets')
+        .send({ name, rows: data.background.slice(0, 2) });
+    const first = (await store('first')).body;
+    const second = (await store('second')).body;
+    const listed = await request(t.app.server).get('/v1/datasets');
+    expect(listed.status).toBe(200);
+    const ids = listed.body.items.map((d: { id: string }) => d.id);
+    expect(ids.indexOf(first.id)).toBeGreaterThanOrEqual(0);
+    expect(ids.indexOf(second.id)).toBeGreaterThan(ids.indexOf(first.id));
+    const listedSecond = listed.body.items.find((d: { id: string }) => d.id === second.id);
+    expect(listedSecond).toEqual(second);
+    expect(listedSecond.rows).toBeUndefined();
+
+    const removed = await request(t.app.server).delete(`/v1/datasets/${first.id}`);
+    expect(removed.status).toBe(204);
+    expect((await request(t.app.server).get(`/v1/datasets/${first.id}`)).status).toBe(404);
+    const after = await request(t.app.server).get('/v1/datasets');
+    expect(after.body.items.map((d: { id: string }) => d.id)).not.toContain(first.id);
+    expect(after.body.items.map((d: { id: string }) => d.id)).toContain(second.id);
+    const again = await request(t.app.server).delete(`/v1/datasets/${first.id}`);
+    expect(again.status).toBe(404);
+    expect(again.body.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
+  });
+});
+
 describe('POST /v1/explanations with a stored background', () => {
   it('queues a job naming a dataset, its rows in the model feature order', async () => {
     const reversed = [...data.featureNames].reverse();
@@ -96,6 +125,11 @@ describe('POST /v1/explanations with a stored background', () => {
     const job = await t.ctx.queue.getJob(res.body.id);
     expect(job?.data.background).toEqual(data.background.slice(0, 5));
     expect(job?.data.params.backgroundSummary).toEqual({ summarize: 'kmeans', size: 3 });
+
+    // The job holds its own copy of the rows: removing the dataset leaves it whole.
+    expect((await request(t.app.server).delete(`/v1/datasets/${stored.body.id}`)).status).toBe(204);
+    const kept = await t.ctx.queue.getJob(res.body.id);
+    expect(kept?.data.background).toEqual(data.background.slice(0, 5));
   });
 
   it('answers 404 for an unknown dataset and 400 for a summary LIME cannot use', async () => {

@@ -58,6 +58,29 @@ describe('GraphQL datasets', () => {
     const missing = await gql(t.app, '{ dataset(id: "nope") { id } }');
     expect(missing.errors![0].extensions!.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
   });
+
+  it('lists datasets, reading rows only when asked, and removes one', async () => {
+    const stored = await request(t.app.server)
+      .post('/v1/datasets')
+      .send({ name: 'listed', rows: wine.background.slice(3, 5) });
+    const list = await gql(t.app, '{ datasets { id name rowCount rows } }');
+    expect(list.errors).toBeUndefined();
+    const listed = list.data!.datasets.find((d: { id: string }) => d.id === stored.body.id);
+    expect(listed).toEqual({
+      id: stored.body.id,
+      name: 'listed',
+      rowCount: 2,
+      rows: wine.background.slice(3, 5),
+    });
+
+    const mutation = 'mutation($id: ID!) { deleteDataset(id: $id) }';
+    const removed = await gql(t.app, mutation, { id: stored.body.id });
+    expect(removed.data!.deleteDataset).toBe(stored.body.id);
+    const after = await gql(t.app, '{ datasets { id } }');
+    expect(after.data!.datasets.map((d: { id: string }) => d.id)).not.toContain(stored.body.id);
+    const again = await gql(t.app, mutation, { id: stored.body.id });
+    expect(again.errors![0].extensions!.code).toBe('GBX_ERR_DATASET_NOT_FOUND');
+  });
 });
 
 describe('GraphQL activationStats', () => {

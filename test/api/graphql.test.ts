@@ -35,6 +35,7 @@ describe('GraphQL schema', () => {
     const schema = buildSchema(await loadSchemaText(SCHEMA_DIR));
     expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual([
       'dataset',
+      'datasets',
       'job',
       'jobs',
       'model',
@@ -43,6 +44,7 @@ describe('GraphQL schema', () => {
     expect(Object.keys(schema.getMutationType()!.getFields()).sort()).toEqual([
       'activationStats',
       'cancelJob',
+      'deleteDataset',
       'deleteModel',
       'explain',
     ]);
@@ -50,7 +52,7 @@ describe('GraphQL schema', () => {
 
     const served = await gql(t.app, '{ __schema { queryType { fields { name } } } }');
     const names = served.data!.__schema.queryType.fields.map((f: { name: string }) => f.name);
-    expect(names.sort()).toEqual(['dataset', 'job', 'jobs', 'model', 'models']);
+    expect(names.sort()).toEqual(['dataset', 'datasets', 'job', 'jobs', 'model', 'models']);
   });
 
   it('joins every .graphql file of a folder in name order', async () => {

@@ -4,7 +4,7 @@ import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import type { Principal } from '../../auth/principal.js';
 import { submitActivationStats } from '../../services/activation-stats.js';
 import type { ServiceContext } from '../../services/context.js';
-import { getDataset } from '../../services/datasets.js';
+import { deleteDataset, getDataset, listDatasets } from '../../services/datasets.js';
 import { submitExplanation } from '../../services/explanations.js';
 import {
   cancelJob,
@@ -144,6 +144,8 @@ export function buildResolvers(ctx: ServiceContext, log: FastifyBaseLogger) {
         getJob(ctx, principal, id),
       dataset: (_: unknown, { id }: { id: string }, { principal }: ResolverContext) =>
         getDataset(ctx, principal, id),
+      datasets: (_: unknown, _args: unknown, { principal }: ResolverContext) =>
+        listDatasets(ctx, principal),
       jobs: async (_: unknown, args: JobsArgs, { principal }: ResolverContext) => {
         const page = await listJobs(
           ctx,
@@ -180,6 +182,14 @@ export function buildResolvers(ctx: ServiceContext, log: FastifyBaseLogger) {
         await deleteModel(ctx, principal, id);
         return id;
       },
+      deleteDataset: async (
+        _: unknown,
+        { id }: { id: string },
+        { principal }: ResolverContext,
+      ) => {
+        await deleteDataset(ctx, principal, id);
+        return id;
+      },
     },
     Subscription: {
       jobUpdated: {
@@ -187,6 +197,14 @@ export function buildResolvers(ctx: ServiceContext, log: FastifyBaseLogger) {
           jobUpdates(ctx, principal, id, log),
         resolve: (view: JobView) => view,
       },
+    },
+    Dataset: {
+      // Lists leave rows out; read them only when the query asks for them.
+      rows: async (
+        dataset: { id: string; rows?: number[][] },
+        _args: unknown,
+        { principal }: ResolverContext,
+      ) => dataset.rows ?? (await getDataset(ctx, principal, dataset.id)).rows,
     },
     Job: {
       // Lists leave results out; read one only when the query asks for it.
