@@ -56,7 +56,10 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
   if (mode === 'api' || mode === 'all') reportAccess(decideAccess(config), config, logger);
   await checkRedis(config.REDIS_URL);
   const backend = await selectBackend(config.TFJS_BACKEND);
-  logger.info({ backend: backend.backend, passedOver: backend.tried }, 'TensorFlow.js backend selected');
+  logger.info(
+    { backend: backend.backend, passedOver: backend.tried },
+    'TensorFlow.js backend selected',
+  );
 
   const models = new ModelStore(config.storeDir);
   const results = new ResultStore(config.storeDir);
@@ -92,7 +95,10 @@ async function run(mode: Mode, config: Config, logger: Logger): Promise<void> {
     closers.push(() => worker.close(), () => connection.quit());
     const threadBackends = await worker.ready;
     logger.info({ computeThreads: threadBackends }, 'compute ready');
-    logger.info({ concurrency: config.WORKER_CONCURRENCY, storeDir: config.storeDir }, 'worker started');
+    logger.info(
+      { concurrency: config.WORKER_CONCURRENCY, storeDir: config.storeDir },
+      'worker started',
+    );
   }
   if (mode === 'api' || mode === 'all') {
     const redis = createRedis(config, false);

@@ -35,7 +35,8 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  // The socket error (ECONNREFUSED, ENOTFOUND) says more than the rejection ("Connection is closed").
+  // The socket error (ECONNREFUSED, ENOTFOUND) says more than the rejection
+  // ("Connection is closed").
   let socketError: Error | undefined;
   client.on('error', (err: Error) => {
     socketError ??= err;

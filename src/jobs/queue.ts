@@ -72,7 +72,10 @@ export const explanationPayloadSchema = z.object({
   }),
   /** On a chunk of a split request: its place in the chunk list and in the request. */
   chunk: z
-    .object({ index: z.number().int().nonnegative(), firstInstance: z.number().int().nonnegative() })
+    .object({
+      index: z.number().int().nonnegative(),
+      firstInstance: z.number().int().nonnegative(),
+    })
     .optional(),
   /** On the parent of a split request, which carries no rows itself: how it was split. */
   split: z

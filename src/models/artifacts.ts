@@ -63,7 +63,10 @@ export function isPlainFileName(name: string): boolean {
 /** Bytes a weight occupies in the weight data. */
 export function weightByteLength(spec: WeightSpec): number {
   if (spec.dtype === 'string') {
-    throw new GlassboxError('GBX_ERR_UNSUPPORTED', `weight ${spec.name}: string weights are not supported yet`);
+    throw new GlassboxError(
+      'GBX_ERR_UNSUPPORTED',
+      `weight ${spec.name}: string weights are not supported yet`,
+    );
   }
   const elements = spec.shape.reduce((a, b) => a * b, 1);
   return elements * BYTES_PER_ELEMENT[spec.quantization?.dtype ?? spec.dtype];
@@ -116,7 +119,9 @@ function parseModelJson(text: string): ModelJson {
   const json = parsed as Record<string, unknown>;
   const topology = json.modelTopology;
   if (typeof topology !== 'object' || topology === null || Array.isArray(topology)) {
-    throw uploadError([{ path: 'model.modelTopology', message: 'missing: not a TensorFlow.js model' }]);
+    throw uploadError([
+      { path: 'model.modelTopology', message: 'missing: not a TensorFlow.js model' },
+    ]);
   }
   return json as ModelJson;
 }
@@ -140,9 +145,15 @@ function checkPaths(paths: string[], files: Map<string, Buffer>, problems: Field
         message: `weight path ${JSON.stringify(name)} must be a plain file name`,
       });
     } else if (seen.has(name)) {
-      problems.push({ path: 'model.weightsManifest', message: `weight path ${name} is listed twice` });
+      problems.push({
+        path: 'model.weightsManifest',
+        message: `weight path ${name} is listed twice`,
+      });
     } else if (!files.has(name)) {
-      problems.push({ path: 'weights', message: `missing weight file ${name} named by the manifest` });
+      problems.push({
+        path: 'weights',
+        message: `missing weight file ${name} named by the manifest`,
+      });
     }
     seen.add(name);
   }

@@ -139,7 +139,8 @@ function checkRow(
     const column = names?.[c] ?? String(c);
     problems.push({
       path: `rows.${r}.${column}`,
-      message: `must be a finite number; got ${cell === null ? 'an empty cell' : JSON.stringify(cell)}`,
+      message:
+        `must be a finite number; got ${cell === null ? 'an empty cell' : JSON.stringify(cell)}`,
     });
   });
   return row as number[];

@@ -247,7 +247,8 @@ function checkExplainable(model: ModelRecord, method: string, exactMaxFeatures: 
   if (model.featureCount === null || model.outputCount === null) {
     throw new GlassboxError(
       'GBX_ERR_UNSUPPORTED',
-      `model ${model.id} has ${model.inputs.length} input(s) and ${model.outputs.length} output(s) ` +
+      `model ${model.id} has ${model.inputs.length} input(s) ` +
+        `and ${model.outputs.length} output(s) ` +
         'of shapes without a fixed size; explanations need one input and one output of fixed shape',
     );
   }
@@ -407,7 +408,10 @@ function toMatrix(
 /** A cell must be a number a float32 input can hold. */
 function checkCell(cell: unknown, path: string, problems: FieldProblem[]): number {
   if (typeof cell !== 'number' || !Number.isFinite(cell)) {
-    problems.push({ path, message: `must be a finite number (got ${JSON.stringify(cell) ?? cell})` });
+    problems.push({
+      path,
+      message: `must be a finite number (got ${JSON.stringify(cell) ?? cell})`,
+    });
     return 0;
   }
   if (Math.abs(cell) > FLOAT32_MAX) {

@@ -388,7 +388,11 @@ function splitStatus(
  * A split request as its chunks show it: the parent waits for its chunks, so its progress,
  * start and failure are theirs until it merges them.
  */
-async function withChunks(ctx: ServiceContext, view: JobView, chunkCount: number): Promise<JobView> {
+async function withChunks(
+  ctx: ServiceContext,
+  view: JobView,
+  chunkCount: number,
+): Promise<JobView> {
   if (view.status === 'completed' || view.status === 'cancelled') return view;
   const ids = Array.from({ length: chunkCount }, (_, i) => chunkJobId(view.id, i));
   const chunks = await withQueue(() => Promise.all(ids.map((id) => ctx.queue.getJob(id))));

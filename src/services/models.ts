@@ -47,8 +47,18 @@ export async function createModel(
     timeoutMs: ctx.config.MODEL_LOAD_TIMEOUT_MS,
   });
 
-  const featureNames = namesFor('metadata.featureNames', metadata.featureNames, structure.featureCount, 'feature');
-  const outputNames = namesFor('metadata.outputNames', metadata.outputNames, structure.outputCount, 'output');
+  const featureNames = namesFor(
+    'metadata.featureNames',
+    metadata.featureNames,
+    structure.featureCount,
+    'feature',
+  );
+  const outputNames = namesFor(
+    'metadata.outputNames',
+    metadata.outputNames,
+    structure.outputCount,
+    'output',
+  );
   const categoricalFeatures = categoricalIndices(
     metadata.categoricalFeatures ?? [],
     featureNames,
@@ -75,12 +85,17 @@ function parseMetadata(text: string | undefined): ModelMetadata {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw validationError([{ path: 'metadata', message: `not valid JSON: ${(err as Error).message}` }]);
+    throw validationError([
+      { path: 'metadata', message: `not valid JSON: ${(err as Error).message}` },
+    ]);
   }
   const parsed = metadataSchema.safeParse(json);
   if (!parsed.success) {
     throw validationError(
-      parsed.error.issues.map((i) => ({ path: ['metadata', ...i.path].join('.'), message: i.message })),
+      parsed.error.issues.map((i) => ({
+        path: ['metadata', ...i.path].join('.'),
+        message: i.message,
+      })),
     );
   }
   return parsed.data;
@@ -93,14 +108,22 @@ function namesFor(
   count: number | null,
   prefix: string,
 ): string[] {
-  if (!given) return count === null ? [] : Array.from({ length: count }, (_, i) => `${prefix}_${i}`);
+  if (!given) {
+    return count === null ? [] : Array.from({ length: count }, (_, i) => `${prefix}_${i}`);
+  }
   const problems: FieldProblem[] = [];
   if (count !== null && given.length !== count) {
-    problems.push({ path: field, message: `has ${given.length} names but the model has ${count} ${prefix}s` });
+    problems.push({
+      path: field,
+      message: `has ${given.length} names but the model has ${count} ${prefix}s`,
+    });
   }
   const duplicates = given.filter((name, i) => given.indexOf(name) !== i);
   if (duplicates.length > 0) {
-    problems.push({ path: field, message: `names must be distinct; repeated: ${[...new Set(duplicates)].join(', ')}` });
+    problems.push({
+      path: field,
+      message: `names must be distinct; repeated: ${[...new Set(duplicates)].join(', ')}`,
+    });
   }
   if (problems.length > 0) throw validationError(problems);
   return given;

@@ -102,12 +102,20 @@ describe('POST /v1/explanations', () => {
     row[7] = '1.5';
     const keyed = Object.fromEntries(data.featureNames.map((n, i) => [n, data.instances[0][i]]));
     keyed['mean area'] = 1e39;
-    const res = await explain({ modelId, method: 'kernel_shap', instances: [row], background: [keyed] });
+    const res = await explain({
+      modelId,
+      method: 'kernel_shap',
+      instances: [row],
+      background: [keyed],
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([
       { path: 'instances.0.4', message: 'must be a finite number (got null)' },
       { path: 'instances.0.7', message: 'must be a finite number (got "1.5")' },
-      { path: 'background.0.mean area', message: '1e+39 is beyond the float32 range of model inputs' },
+      {
+        path: 'background.0.mean area',
+        message: '1e+39 is beyond the float32 range of model inputs',
+      },
     ]);
   });
 

@@ -44,7 +44,11 @@ describe('GraphQL datasets', () => {
   it('returns a dataset stored over REST, with its rows', async () => {
     const stored = await request(t.app.server)
       .post('/v1/datasets')
-      .send({ name: 'wine background', featureNames: wine.featureNames, rows: wine.background.slice(0, 3) });
+      .send({
+        name: 'wine background',
+        featureNames: wine.featureNames,
+        rows: wine.background.slice(0, 3),
+      });
     expect(stored.status).toBe(201);
     const reply = await gql(t.app, 'query($id: ID!) { dataset(id: $id) { name rowCount rows } }', {
       id: stored.body.id,

@@ -182,17 +182,20 @@ describe(`GraphQL depth limit (${MAX_DEPTH})`, () => {
     expect(res.errors![0].message).toMatch(/Deep/);
 
     const legal =
-      'fragment Node on JobEdge { node { result { __typename } } } { jobs(first: 1) { edges { ...Node } } }';
+      'fragment Node on JobEdge { node { result { __typename } } } ' +
+      '{ jobs(first: 1) { edges { ...Node } } }';
     expect((await gql(t.app, legal)).errors).toBeUndefined();
   });
 
   it('takes the deepest sibling, neither the first nor the sum', async () => {
-    const shallowFirst = `{ models { id } jobs(first: 1) { pageInfo { hasNextPage } edges { node { result {
+    const shallowFirst =
+      `{ models { id } jobs(first: 1) { pageInfo { hasNextPage } edges { node { result {
       ... on ShapleyResult { seed } } } } } }`;
     expect((await gql(t.app, shallowFirst)).errors![0].extensions!.depth).toBe(5);
 
     const repeated = `fragment Node on JobEdge { node { id } }
-      { models { id inputs { name } } jobs(first: 1) { edges { ...Node ...Node node { status } } } }`;
+      { models { id inputs { name } } jobs(first: 1) ` +
+      '{ edges { ...Node ...Node node { status } } } }';
     expect((await gql(t.app, repeated)).errors).toBeUndefined();
   });
 });

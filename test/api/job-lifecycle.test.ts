@@ -260,7 +260,8 @@ describe('REST and GraphQL parity', () => {
     const { computeMs: _b, ...graphqlResult } = restJobs[1].result;
     expect(graphqlResult).toEqual(restResult);
 
-    const modelFields = `id name format task featureNames outputNames featureCount outputCount createdAt
+    const modelFields =
+      `id name format task featureNames outputNames featureCount outputCount createdAt
       categoricalFeatures inputs { name shape dtype } outputs { name shape dtype }
       layers { name className }`;
     const model = await gql(t.app, `query($id: ID!) { model(id: $id) { ${modelFields} } }`, {

@@ -38,7 +38,10 @@ describe('POST /v1/models', () => {
       featureCount: 30,
       outputCount: 1,
     });
-    expect(res.body.layers.map((l: { className: string }) => l.className)).toEqual(['Dense', 'Dense']);
+    expect(res.body.layers.map((l: { className: string }) => l.className)).toEqual([
+      'Dense',
+      'Dense',
+    ]);
     expect(res.body.featureNames).toHaveLength(30);
 
     const fetched = await request(t.app.server).get(`/v1/models/${res.body.id}`);
@@ -54,8 +57,9 @@ describe('POST /v1/models', () => {
     expect(res.status).toBe(201);
     expect(res.body.outputNames).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(res.body.inputs[0].shape).toEqual([null, 224, 224, 3]);
-    expect(res.body.layers.filter((l: { className: string }) => l.className === 'BatchNormalization'))
-      .toHaveLength(52);
+    expect(
+      res.body.layers.filter((l: { className: string }) => l.className === 'BatchNormalization'),
+    ).toHaveLength(52);
   });
 
   it('rejects a missing weight file, naming it, and stores nothing', async () => {
@@ -69,7 +73,9 @@ describe('POST /v1/models', () => {
   });
 
   it('rejects weights shorter than the manifest needs', async () => {
-    const short = new Map([['weights.bin', breastCancer.weights.get('weights.bin')!.subarray(0, 100)]]);
+    const short = new Map([
+      ['weights.bin', breastCancer.weights.get('weights.bin')!.subarray(0, 100)],
+    ]);
     const res = await upload({ modelJson: breastCancer.modelJson, weights: short });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].message).toMatch(/100 bytes .* need 2052/);
@@ -83,7 +89,10 @@ describe('POST /v1/models', () => {
 
     const json = JSON.parse(breastCancer.modelJson);
     json.weightsManifest[0].paths = ['../weights.bin'];
-    const escaped = await upload({ modelJson: JSON.stringify(json), weights: breastCancer.weights });
+    const escaped = await upload({
+      modelJson: JSON.stringify(json),
+      weights: breastCancer.weights,
+    });
     expect(escaped.status).toBe(400);
     expect(escaped.body.errors[0].message).toMatch(/plain file name/);
   });

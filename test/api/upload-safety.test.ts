@@ -52,7 +52,8 @@ describe('upload size limits', () => {
       expect(over.status).toBe(413);
       expect(over.body.code).toBe('GBX_ERR_UPLOAD_TOO_LARGE');
       expect(over.body.detail).toBe(
-        `file weights.bin in part weights is larger than MAX_UPLOAD_BYTES (${weights.length} bytes)`,
+        'file weights.bin in part weights is larger than MAX_UPLOAD_BYTES ' +
+          `(${weights.length} bytes)`,
       );
       expect(await storedCount(limited)).toBe(1);
     } finally {
@@ -78,16 +79,19 @@ describe('upload size limits', () => {
 });
 
 describe('upload checks', () => {
-  it('rejects manifest paths that are absolute, hidden in a folder or a parent reference', async () => {
-    for (const bad of ['/etc/passwd', 'sub/weights.bin', '..', 'a\\b.bin']) {
-      const files = withTopology((json) => (json.weightsManifest[0].paths = [bad]));
-      const res = await upload(t, files);
-      expect(res.status).toBe(400);
-      expect(res.body.errors.map((e: { message: string }) => e.message)).toContain(
-        `weight path ${JSON.stringify(bad)} must be a plain file name`,
-      );
-    }
-  });
+  it(
+    'rejects manifest paths that are absolute, hidden in a folder or a parent reference',
+    async () => {
+      for (const bad of ['/etc/passwd', 'sub/weights.bin', '..', 'a\\b.bin']) {
+        const files = withTopology((json) => (json.weightsManifest[0].paths = [bad]));
+        const res = await upload(t, files);
+        expect(res.status).toBe(400);
+        expect(res.body.errors.map((e: { message: string }) => e.message)).toContain(
+          `weight path ${JSON.stringify(bad)} must be a plain file name`,
+        );
+      }
+    },
+  );
 
   it('lists every weight name the layers need but lack, and every one no layer takes', async () => {
     const files = withTopology((json) => {
@@ -124,19 +128,22 @@ describe('upload checks', () => {
     expect(res.body.detail).toMatch(/layer "dense_Dense1" has class "MyDense"/);
   });
 
-  it('refuses a model.json whose links name a missing layer, and keeps answering meanwhile', async () => {
-    const hostile = danglingLinkModel();
-    const files = { modelJson: JSON.stringify(hostile.modelJson), weights: hostile.weights };
-    const [res, health] = await Promise.all([
-      upload(t, files),
-      request(t.app.server).get('/health/live'),
-    ]);
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe('GBX_ERR_UPLOAD_INVALID');
-    expect(res.body.errors[0].message).toMatch(/layer "ghost", which does not exist/);
-    expect(health.status).toBe(200);
-    expect((await request(t.app.server).get('/health/live')).status).toBe(200);
-  });
+  it(
+    'refuses a model.json whose links name a missing layer, and keeps answering meanwhile',
+    async () => {
+      const hostile = danglingLinkModel();
+      const files = { modelJson: JSON.stringify(hostile.modelJson), weights: hostile.weights };
+      const [res, health] = await Promise.all([
+        upload(t, files),
+        request(t.app.server).get('/health/live'),
+      ]);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('GBX_ERR_UPLOAD_INVALID');
+      expect(res.body.errors[0].message).toMatch(/layer "ghost", which does not exist/);
+      expect(health.status).toBe(200);
+      expect((await request(t.app.server).get('/health/live')).status).toBe(200);
+    },
+  );
 
   it('refuses a GraphModel op TensorFlow.js does not know, naming it', async () => {
     const model = graphModel('FancyOp');
@@ -149,15 +156,18 @@ describe('upload checks', () => {
     expect(res.body.detail).toBe('op FancyOp is not one TensorFlow.js can run');
   });
 
-  it('refuses a GraphModel op with no kernel on the configured backend, naming op and backend', async () => {
-    const model = einsumGraphModel();
-    const res = await upload(t, {
-      modelJson: JSON.stringify(model.modelJson),
-      weights: model.weights,
-    });
-    expect(res.status).toBe(400);
-    expect(res.body.detail).toBe('op Einsum has no kernel on the wasm backend the workers use');
-  });
+  it(
+    'refuses a GraphModel op with no kernel on the configured backend, naming op and backend',
+    async () => {
+      const model = einsumGraphModel();
+      const res = await upload(t, {
+        modelJson: JSON.stringify(model.modelJson),
+        weights: model.weights,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.detail).toBe('op Einsum has no kernel on the wasm backend the workers use');
+    },
+  );
 
   it('stores a GraphModel whose ops all run', async () => {
     const model = graphModel('Relu');
@@ -169,15 +179,18 @@ describe('upload checks', () => {
     expect(res.body.format).toBe('graph-model');
   });
 
-  it('refuses a model that does not load within MODEL_LOAD_TIMEOUT_MS, storing nothing', async () => {
-    const impatient = await buildTestApp({ MODEL_LOAD_TIMEOUT_MS: '1' });
-    try {
-      const res = await upload(impatient, breastCancer);
-      expect(res.status).toBe(422);
-      expect(res.body.code).toBe('GBX_ERR_UPLOAD_TIMEOUT');
-      expect(await storedCount(impatient)).toBe(0);
-    } finally {
-      await impatient.close();
-    }
-  });
+  it(
+    'refuses a model that does not load within MODEL_LOAD_TIMEOUT_MS, storing nothing',
+    async () => {
+      const impatient = await buildTestApp({ MODEL_LOAD_TIMEOUT_MS: '1' });
+      try {
+        const res = await upload(impatient, breastCancer);
+        expect(res.status).toBe(422);
+        expect(res.body.code).toBe('GBX_ERR_UPLOAD_TIMEOUT');
+        expect(await storedCount(impatient)).toBe(0);
+      } finally {
+        await impatient.close();
+      }
+    },
+  );
 });

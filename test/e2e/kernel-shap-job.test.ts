@@ -16,7 +16,12 @@ let storeDir: string;
 beforeAll(async () => {
   const redisUrl = await requireRedis();
   storeDir = await mkdtemp(path.join(os.tmpdir(), 'gbx-e2e-'));
-  const env = { REDIS_URL: redisUrl, STORE_DIR: storeDir, QUEUE_PREFIX: uniquePrefix('e2e'), PORT: '0' };
+  const env = {
+    REDIS_URL: redisUrl,
+    STORE_DIR: storeDir,
+    QUEUE_PREFIX: uniquePrefix('e2e'),
+    PORT: '0',
+  };
   api = startProcess('api', env);
   worker = startProcess('worker', { ...env, TFJS_BACKEND: 'wasm' });
   const listening = await api.waitFor((l) => l.msg === 'api listening');
@@ -48,7 +53,10 @@ describe('KernelSHAP job through the API and a worker process', () => {
       .post('/v1/models')
       .attach('model', Buffer.from(files.modelJson), 'model.json')
       .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-      .field('metadata', JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }));
+      .field(
+        'metadata',
+        JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }),
+      );
     expect(uploaded.status).toBe(201);
 
     const submitted = await request(baseUrl)
@@ -66,7 +74,12 @@ describe('KernelSHAP job through the API and a worker process', () => {
     expect(job.status).toBe('completed');
     expect(job.progress).toBe(1);
     const result = job.result;
-    expect(result).toMatchObject({ method: 'kernel_shap', link: 'identity', nsamples: 4096, seed: 42 });
+    expect(result).toMatchObject({
+      method: 'kernel_shap',
+      link: 'identity',
+      nsamples: 4096,
+      seed: 42,
+    });
     expect(result.featureNames).toEqual(data.featureNames);
     expect(result.modelEvaluations).toBeGreaterThan(4096 * 100 * 5);
 

@@ -59,53 +59,56 @@ describe.skipIf(!hasRedisServer())('a Redis outage', () => {
     if (storeDir) await rm(storeDir, { recursive: true, force: true });
   });
 
-  it('is answered with 503 while it lasts, and every accepted job completes once after', async () => {
-    const files = modelFiles(fixtureModelDir('breast-cancer'));
-    const model = await request(baseUrl)
-      .post('/v1/models')
-      .attach('model', Buffer.from(files.modelJson), 'model.json')
-      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
-    const before = await explain(model.body.id);
-    expect(before.status).toBe(202);
-    const jobId = before.body.id as string;
-    // The outage starts while the worker is computing the job.
-    for (let i = 0; i < 300; i++) {
-      const job = await request(baseUrl).get(`/v1/jobs/${jobId}`);
-      if (job.body.status === 'running' && job.body.progress > 0) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  it(
+    'is answered with 503 while it lasts, and every accepted job completes once after',
+    async () => {
+      const files = modelFiles(fixtureModelDir('breast-cancer'));
+      const model = await request(baseUrl)
+        .post('/v1/models')
+        .attach('model', Buffer.from(files.modelJson), 'model.json')
+        .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+      const before = await explain(model.body.id);
+      expect(before.status).toBe(202);
+      const jobId = before.body.id as string;
+      // The outage starts while the worker is computing the job.
+      for (let i = 0; i < 300; i++) {
+        const job = await request(baseUrl).get(`/v1/jobs/${jobId}`);
+        if (job.body.status === 'running' && job.body.progress > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
 
-    await redis.stop();
-    const refused = await explain(model.body.id);
-    expect(refused.status).toBe(503);
-    expect(refused.body.code).toBe('GBX_ERR_QUEUE_UNAVAILABLE');
-    const polled = await request(baseUrl).get(`/v1/jobs/${jobId}`);
-    expect(polled.status).toBe(503);
-    expect(polled.body.code).toBe('GBX_ERR_QUEUE_UNAVAILABLE');
-    expect((await request(baseUrl).get('/health/ready')).status).toBe(503);
-    // Routes that do not need the queue keep working.
-    expect((await request(baseUrl).get(`/v1/models/${model.body.id}`)).status).toBe(200);
+      await redis.stop();
+      const refused = await explain(model.body.id);
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('GBX_ERR_QUEUE_UNAVAILABLE');
+      const polled = await request(baseUrl).get(`/v1/jobs/${jobId}`);
+      expect(polled.status).toBe(503);
+      expect(polled.body.code).toBe('GBX_ERR_QUEUE_UNAVAILABLE');
+      expect((await request(baseUrl).get('/health/ready')).status).toBe(503);
+      // Routes that do not need the queue keep working.
+      expect((await request(baseUrl).get(`/v1/models/${model.body.id}`)).status).toBe(200);
 
-    await new Promise((r) => setTimeout(r, 1000));
-    await redis.start();
-    let after = await explain(model.body.id);
-    for (let i = 0; i < 100 && after.status === 503; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      after = await explain(model.body.id);
-    }
-    expect(after.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 1000));
+      await redis.start();
+      let after = await explain(model.body.id);
+      for (let i = 0; i < 100 && after.status === 503; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await explain(model.body.id);
+      }
+      expect(after.status).toBe(202);
 
-    for (const id of [jobId, after.body.id as string]) {
-      const job = await pollDone(id);
-      expect(job.status).toBe('completed');
-      const completedLines = worker.lines.filter(
-        (l) => l.includes('"job completed"') && l.includes(id),
-      );
-      expect(completedLines).toHaveLength(1);
-      const results = (await readdir(path.join(storeDir, 'results'))).filter((f) =>
-        f.startsWith(id),
-      );
-      expect(results).toEqual([`${id}.json`]);
-    }
-  });
+      for (const id of [jobId, after.body.id as string]) {
+        const job = await pollDone(id);
+        expect(job.status).toBe('completed');
+        const completedLines = worker.lines.filter(
+          (l) => l.includes('"job completed"') && l.includes(id),
+        );
+        expect(completedLines).toHaveLength(1);
+        const results = (await readdir(path.join(storeDir, 'results'))).filter((f) =>
+          f.startsWith(id),
+        );
+        expect(results).toEqual([`${id}.json`]);
+      }
+    },
+  );
 });

@@ -14,7 +14,11 @@ describe('process start-up', () => {
   });
 
   it('lists every bad configuration value and exits', async () => {
-    const proc = startProcess('api', { PORT: 'eighty', WORKER_CONCURRENCY: '0', TFJS_BACKEND: 'tpu' });
+    const proc = startProcess('api', {
+      PORT: 'eighty',
+      WORKER_CONCURRENCY: '0',
+      TFJS_BACKEND: 'tpu',
+    });
     expect(await proc.exited).toBe(2);
     const output = proc.lines.join('\n');
     expect(output).toContain('PORT');

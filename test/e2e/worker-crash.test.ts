@@ -62,32 +62,35 @@ const poll = (jobId: string, until: (job: JobBody) => boolean) =>
   pollJob(baseUrl, `/v1/jobs/${jobId}`, until, 120_000);
 
 describe('a worker killed mid-job', () => {
-  it('leaves the job to another worker, which completes it and stores the result once', async () => {
-    const first = await startWorker();
-    // Long enough to be seen running and killed well before it ends.
-    const jobId = await submitLongJob(5, 4000);
-    const running = await poll(jobId, (j) => j.status === 'running' && j.progress > 0.05);
-    expect(running.progress).toBeLessThan(0.9);
-    expect(await first.stop('SIGKILL')).toBeNull();
+  it(
+    'leaves the job to another worker, which completes it and stores the result once',
+    async () => {
+      const first = await startWorker();
+      // Long enough to be seen running and killed well before it ends.
+      const jobId = await submitLongJob(5, 4000);
+      const running = await poll(jobId, (j) => j.status === 'running' && j.progress > 0.05);
+      expect(running.progress).toBeLessThan(0.9);
+      expect(await first.stop('SIGKILL')).toBeNull();
 
-    const second = await startWorker();
-    const done = await poll(jobId, isDone);
-    expect(done.status).toBe('completed');
-    expect(completions(first, jobId)).toBe(0);
-    expect(completions(second, jobId)).toBe(1);
+      const second = await startWorker();
+      const done = await poll(jobId, isDone);
+      expect(done.status).toBe('completed');
+      expect(completions(first, jobId)).toBe(0);
+      expect(completions(second, jobId)).toBe(1);
 
-    // Stored once: one result file for the job and no half-written temporary left behind.
-    const files = (await readdir(path.join(storeDir, 'results'))).filter((f) =>
-      f.startsWith(jobId),
-    );
-    expect(files).toEqual([`${jobId}.json`]);
-    const result = done.result;
-    expect(result.values).toHaveLength(5);
-    for (let i = 0; i < 5; i++) {
-      const total = result.values[i].reduce((s: number, v: number[]) => s + v[0], 0);
-      expect(Math.abs(result.baseValues[0] + total - result.outputs[i][0])).toBeLessThan(1e-4);
-    }
-  });
+      // Stored once: one result file for the job and no half-written temporary left behind.
+      const files = (await readdir(path.join(storeDir, 'results'))).filter((f) =>
+        f.startsWith(jobId),
+      );
+      expect(files).toEqual([`${jobId}.json`]);
+      const result = done.result;
+      expect(result.values).toHaveLength(5);
+      for (let i = 0; i < 5; i++) {
+        const total = result.values[i].reduce((s: number, v: number[]) => s + v[0], 0);
+        expect(Math.abs(result.baseValues[0] + total - result.outputs[i][0])).toBeLessThan(1e-4);
+      }
+    },
+  );
 
   it('never lost the lock of a job computing for longer than the lock lasts', async () => {
     // A lock of 4 s (renewed every 2 s) leaves room for a machine busy with other tests; the job,

@@ -182,24 +182,32 @@ describe('kernelShap with l1 feature selection', () => {
 });
 
 describe('kernelShap on a request split into chunks', () => {
-  it('gives every instance the same values alone, in a chunk, or in the whole request', async () => {
-    const m = 12;
-    const model = rowModel(m, (x) => [x[0] * x[1] + Math.sin(x[2] * x[3]) - x[4] * x[5] * x[11], x[6]]);
-    const bg = toBackground(randomRows(9, m, 21));
-    const xs = randomRows(5, m, 22);
-    const options = { nsamples: 150, seed: 77 };
-    const whole = await kernelShap(context(model, 2), xs, bg, options);
-    const chunks = [xs.slice(0, 2), xs.slice(2, 3), xs.slice(3)];
-    const parts = [];
-    let first = 0;
-    for (const chunk of chunks) {
-      parts.push(await kernelShap(context(model, 2), chunk, bg, { ...options, firstInstance: first }));
-      first += chunk.length;
-    }
-    expect(parts.flatMap((p) => p.values)).toEqual(whole.values);
-    expect(parts.flatMap((p) => p.outputs)).toEqual(whole.outputs);
-    for (const part of parts) expect(part.baseValues).toEqual(whole.baseValues);
-  });
+  it(
+    'gives every instance the same values alone, in a chunk, or in the whole request',
+    async () => {
+      const m = 12;
+      const model = rowModel(m, (x) => [
+        x[0] * x[1] + Math.sin(x[2] * x[3]) - x[4] * x[5] * x[11],
+        x[6],
+      ]);
+      const bg = toBackground(randomRows(9, m, 21));
+      const xs = randomRows(5, m, 22);
+      const options = { nsamples: 150, seed: 77 };
+      const whole = await kernelShap(context(model, 2), xs, bg, options);
+      const chunks = [xs.slice(0, 2), xs.slice(2, 3), xs.slice(3)];
+      const parts = [];
+      let first = 0;
+      for (const chunk of chunks) {
+        parts.push(
+          await kernelShap(context(model, 2), chunk, bg, { ...options, firstInstance: first }),
+        );
+        first += chunk.length;
+      }
+      expect(parts.flatMap((p) => p.values)).toEqual(whole.values);
+      expect(parts.flatMap((p) => p.outputs)).toEqual(whole.outputs);
+      for (const part of parts) expect(part.baseValues).toEqual(whole.baseValues);
+    },
+  );
 
   it('samples different coalitions for different instances and seeds', async () => {
     // The same row twice: with one stream per instance, the two sampled estimates differ.

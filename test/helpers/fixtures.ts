@@ -24,11 +24,15 @@ export interface OracleValues {
 }
 
 export function fixtureData(name: string): FixtureData {
-  return JSON.parse(readFileSync(path.join(FIXTURES_DIR, name, 'data.json'), 'utf8')) as FixtureData;
+  return JSON.parse(
+    readFileSync(path.join(FIXTURES_DIR, name, 'data.json'), 'utf8'),
+  ) as FixtureData;
 }
 
 export function fixtureOracle(name: string, file: string): OracleValues {
-  return JSON.parse(readFileSync(path.join(FIXTURES_DIR, name, 'oracle', file), 'utf8')) as OracleValues;
+  return JSON.parse(
+    readFileSync(path.join(FIXTURES_DIR, name, 'oracle', file), 'utf8'),
+  ) as OracleValues;
 }
 
 /** model.json text and weight files of a fixture model folder. */
@@ -36,7 +40,9 @@ export function modelFiles(folder: string): { modelJson: string; weights: Map<st
   const modelJson = readFileSync(path.join(folder, 'model.json'), 'utf8');
   const manifest = JSON.parse(modelJson).weightsManifest as { paths: string[] }[];
   const weights = new Map<string, Buffer>();
-  for (const p of manifest.flatMap((g) => g.paths)) weights.set(p, readFileSync(path.join(folder, p)));
+  for (const p of manifest.flatMap((g) => g.paths)) {
+    weights.set(p, readFileSync(path.join(folder, p)));
+  }
   return { modelJson, weights };
 }
 

@@ -9,7 +9,9 @@ function constant(name: string, dims: number[]) {
     name,
     op: 'Const',
     attr: {
-      value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: dims.map((d) => ({ size: String(d) })) } } },
+      value: {
+        tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: dims.map((d) => ({ size: String(d) })) } },
+      },
       dtype: float,
     },
   };
@@ -23,8 +25,18 @@ function dense(prefix: string, input: string, activation: 'Relu' | 'Sigmoid') {
       input: [input, `${prefix}/kernel`],
       attr: { T: float, transpose_a: { b: false }, transpose_b: { b: false } },
     },
-    { name: `${prefix}/BiasAdd`, op: 'BiasAdd', input: [`${prefix}/MatMul`, `${prefix}/bias`], attr: { T: float } },
-    { name: `${prefix}/${activation}`, op: activation, input: [`${prefix}/BiasAdd`], attr: { T: float } },
+    {
+      name: `${prefix}/BiasAdd`,
+      op: 'BiasAdd',
+      input: [`${prefix}/MatMul`, `${prefix}/bias`],
+      attr: { T: float },
+    },
+    {
+      name: `${prefix}/${activation}`,
+      op: activation,
+      input: [`${prefix}/BiasAdd`],
+      attr: { T: float },
+    },
   ];
 }
 

@@ -10,7 +10,10 @@ export interface ServiceProcess {
   child: ChildProcess;
   lines: string[];
   /** Resolves with the first log line that satisfies `match`. */
-  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitFor(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -31,7 +34,10 @@ export function startProcess(
   });
   const lines: string[] = [];
   const parsedLines: Record<string, unknown>[] = [];
-  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    match: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
       lines.push(line);
@@ -63,7 +69,8 @@ export function startProcess(
         const seen = parsedLines.find(match);
         if (seen) return resolve(seen);
         const timer = setTimeout(
-          () => reject(new Error(`no matching log line in ${timeoutMs} ms; got:\n${lines.join('\n')}`)),
+          () =>
+            reject(new Error(`no matching log line in ${timeoutMs} ms; got:\n${lines.join('\n')}`)),
           timeoutMs,
         );
         waiters.push({
@@ -75,7 +82,9 @@ export function startProcess(
         });
         void exited.then(() => {
           clearTimeout(timer);
-          reject(new Error(`process exited before the expected line; output:\n${lines.join('\n')}`));
+          reject(
+            new Error(`process exited before the expected line; output:\n${lines.join('\n')}`),
+          );
         });
       }),
     stop: async (signal = 'SIGTERM') => {

@@ -1,4 +1,5 @@
-// Queue keys that fit a Redis Cluster: a hash-tagged prefix by default, and a cluster client on request.
+// Queue keys that fit a Redis Cluster: a hash-tagged prefix by default, and a cluster client on
+// request.
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
@@ -20,21 +21,27 @@ describe('queue prefix and Redis Cluster', () => {
     expect((error as ConfigError).problems[0]).toMatch(/^QUEUE_PREFIX: /);
   });
 
-  it('connects through a cluster client seeded with REDIS_URL when REDIS_CLUSTER is on', async () => {
-    const config = loadConfig({ REDIS_CLUSTER: 'on', REDIS_URL: 'redis://:secret@10.0.0.7:7001' });
-    const client = createRedis(config, false);
-    try {
-      expect(client).toBeInstanceOf(Cluster);
-      const cluster = client as Cluster;
-      cluster.on('error', () => undefined);
-      expect(Reflect.get(cluster, 'startupNodes')).toEqual([{ host: '10.0.0.7', port: 7001 }]);
-      expect(cluster.options.redisOptions?.password).toBe('secret');
-    } finally {
-      client.disconnect();
-    }
-    const single = createRedis(loadConfig({ REDIS_URL: 'redis://127.0.0.1:1' }), false);
-    single.on('error', () => undefined);
-    single.disconnect();
-    expect(single).toBeInstanceOf(Redis);
-  });
+  it(
+    'connects through a cluster client seeded with REDIS_URL when REDIS_CLUSTER is on',
+    async () => {
+      const config = loadConfig({
+        REDIS_CLUSTER: 'on',
+        REDIS_URL: 'redis://:secret@10.0.0.7:7001',
+      });
+      const client = createRedis(config, false);
+      try {
+        expect(client).toBeInstanceOf(Cluster);
+        const cluster = client as Cluster;
+        cluster.on('error', () => undefined);
+        expect(Reflect.get(cluster, 'startupNodes')).toEqual([{ host: '10.0.0.7', port: 7001 }]);
+        expect(cluster.options.redisOptions?.password).toBe('secret');
+      } finally {
+        client.disconnect();
+      }
+      const single = createRedis(loadConfig({ REDIS_URL: 'redis://127.0.0.1:1' }), false);
+      single.on('error', () => undefined);
+      single.disconnect();
+      expect(single).toBeInstanceOf(Redis);
+    },
+  );
 });

@@ -63,7 +63,9 @@ describe('a GraphModel', () => {
     for (let i = 0; i < 3; i++) {
       // The reference's model outputs come from NumPy: the graph computes the same network.
       expect(job.result.outputs[i][0]).toBeCloseTo(oracle.outputs[i][0], 6);
-      for (let f = 0; f < 30; f++) sum += Math.abs(job.result.values[i][f][0] - oracle.values[i][f][0]);
+      for (let f = 0; f < 30; f++) {
+        sum += Math.abs(job.result.values[i][f][0] - oracle.values[i][f][0]);
+      }
     }
     // Same bound and reasoning as the LayersModel end-to-end test (4096 coalitions).
     expect(sum / 90).toBeLessThan(4e-3);

@@ -39,31 +39,35 @@ describe('checkLayersTopology', () => {
     modelJson.modelTopology.config.layers[2].class_name = 'MyAttention';
     const report = checkLayersTopology(modelJson.modelTopology);
     expect(report.unsupported.map((p) => p.message)).toEqual([
-      'layer "hidden" has class "Lambda", which TensorFlow.js cannot run (Lambda layers hold Python code)',
+      'layer "hidden" has class "Lambda", which TensorFlow.js cannot run ' +
+        '(Lambda layers hold Python code)',
       'layer "out" has class "MyAttention", which TensorFlow.js cannot run',
     ]);
   });
 });
 
 describe('checkModelIsolated', () => {
-  it('contains a model that hangs the tfjs loader: the caller keeps running and gets a timeout', async () => {
-    // Built without the topology check, as if it had slipped past it; tfjs would loop forever.
-    const hostile = danglingLinkModel();
-    const artifacts = checkArtifactsUnchecked(hostile.modelJson, hostile.weights);
-    let ticks = 0;
-    const ticker = setInterval(() => ticks++, 50);
-    try {
-      await expect(
-        checkModelIsolated(artifacts, { backend: 'cpu', timeoutMs: 3000 }),
-      ).rejects.toMatchObject({
-        code: 'GBX_ERR_UPLOAD_TIMEOUT',
-      });
-    } finally {
-      clearInterval(ticker);
-    }
-    // The main thread's timers kept firing while the thread spun.
-    expect(ticks).toBeGreaterThan(5);
-  });
+  it(
+    'contains a model that hangs the tfjs loader: the caller keeps running and gets a timeout',
+    async () => {
+      // Built without the topology check, as if it had slipped past it; tfjs would loop forever.
+      const hostile = danglingLinkModel();
+      const artifacts = checkArtifactsUnchecked(hostile.modelJson, hostile.weights);
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 50);
+      try {
+        await expect(
+          checkModelIsolated(artifacts, { backend: 'cpu', timeoutMs: 3000 }),
+        ).rejects.toMatchObject({
+          code: 'GBX_ERR_UPLOAD_TIMEOUT',
+        });
+      } finally {
+        clearInterval(ticker);
+      }
+      // The main thread's timers kept firing while the thread spun.
+      expect(ticks).toBeGreaterThan(5);
+    },
+  );
 
   it('loads a good model and reports its structure', async () => {
     const good = functionalModel();

@@ -74,7 +74,9 @@ describe('the worker', () => {
 describe('runExplanation', () => {
   it('fails with a clear error when the model overflows to Infinity', async () => {
     const model = tf.sequential({
-      layers: [tf.layers.dense({ units: 1, inputShape: [2], useBias: false, kernelInitializer: 'ones' })],
+      layers: [
+        tf.layers.dense({ units: 1, inputShape: [2], useBias: false, kernelInitializer: 'ones' }),
+      ],
     });
     const record = {
       id: 'overflow',

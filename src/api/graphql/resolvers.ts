@@ -56,7 +56,10 @@ const JsonScalar = new GraphQLScalarType({
   name: 'JSON',
   serialize: (value) => value,
   parseValue: (value) => value,
-  parseLiteral: function parse(node: ValueNode, variables?: Record<string, unknown> | null): unknown {
+  parseLiteral: function parse(
+    node: ValueNode,
+    variables?: Record<string, unknown> | null,
+  ): unknown {
     switch (node.kind) {
       case Kind.STRING:
       case Kind.BOOLEAN:
@@ -69,7 +72,9 @@ const JsonScalar = new GraphQLScalarType({
       case Kind.LIST:
         return node.values.map((v) => parse(v, variables));
       case Kind.OBJECT:
-        return Object.fromEntries(node.fields.map((f) => [f.name.value, parse(f.value, variables)]));
+        return Object.fromEntries(
+          node.fields.map((f) => [f.name.value, parse(f.value, variables)]),
+        );
       case Kind.VARIABLE:
         return variables?.[node.name.value];
       default:

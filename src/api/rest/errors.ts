@@ -36,7 +36,10 @@ export function toProblem(err: unknown): ProblemBody {
   const fastifyError = err as FastifyError;
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped === 'GBX_ERR_VALIDATION') {
-    return { ...problem(mapped, fastifyError.message), errors: [{ path: '(body)', message: fastifyError.message }] };
+    return {
+      ...problem(mapped, fastifyError.message),
+      errors: [{ path: '(body)', message: fastifyError.message }],
+    };
   }
   if (mapped === 'GBX_ERR_URL_INVALID' || mapped === 'GBX_ERR_URL_TOO_LONG') {
     // The message repeats the whole URL; keep the answer short.
@@ -44,14 +47,23 @@ export function toProblem(err: unknown): ProblemBody {
   }
   if (mapped) return problem(mapped, fastifyError.message);
   if (fastifyError.statusCode && fastifyError.statusCode < 500) {
-    return { ...problem('GBX_ERR_BAD_REQUEST', fastifyError.message), status: fastifyError.statusCode };
+    return {
+      ...problem('GBX_ERR_BAD_REQUEST', fastifyError.message),
+      status: fastifyError.statusCode,
+    };
   }
   return problem('GBX_ERR_INTERNAL', 'the server failed to handle this request');
 }
 
 function problem(code: ErrorCode, detail: string): ProblemBody {
   const { status, title } = describeCode(code);
-  return { type: `https://glassbox.dev/problems/${code.toLowerCase()}`, title, status, detail, code };
+  return {
+    type: `https://glassbox.dev/problems/${code.toLowerCase()}`,
+    title,
+    status,
+    detail,
+    code,
+  };
 }
 
 /** Sends an error as problem+json; also used for errors raised before routing. */

@@ -3,7 +3,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { GlassboxError, validationError, type FieldProblem } from '../../errors.js';
 import type { ServiceContext } from '../../services/context.js';
-import { createModel, deleteModel, getModel, listModels, type ModelUpload } from '../../services/models.js';
+import {
+  createModel,
+  deleteModel,
+  getModel,
+  listModels,
+  type ModelUpload,
+} from '../../services/models.js';
 
 export function registerModelRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post('/v1/models', async (request, reply) => {
@@ -39,7 +45,10 @@ async function readUpload(request: FastifyRequest, config: Config): Promise<Mode
     for await (const part of request.parts()) {
       if (part.type === 'field') {
         if (part.valueTruncated) {
-          problems.push({ path: part.fieldname, message: 'field is larger than the 1 MiB allowed' });
+          problems.push({
+            path: part.fieldname,
+            message: 'field is larger than the 1 MiB allowed',
+          });
         }
         countBytes(Buffer.byteLength(String(part.value)));
         addPart(upload, part.fieldname, undefined, String(part.value), problems);
