@@ -42,16 +42,18 @@ export async function requestCancellation(
 }
 
 /**
- * Whether any of the jobs has been cancelled: a chunk of a split request passes its own id and
- * its parent's, so that cancelling the request stops every chunk. One round trip; the flags
- * share the queue's hash tag, so this also holds on Redis Cluster.
+ * The first of the jobs whose cancellation was requested, or null: a chunk of a split request
+ * passes its own id and its parent's, so that cancelling the request stops every chunk. One
+ * round trip; the flags share the queue's hash tag, so this also holds on Redis Cluster.
  */
-export async function isCancellationRequested(
+export async function cancelledJob(
   redis: Redis,
   prefix: string,
-  ...jobIds: string[]
-): Promise<boolean> {
-  return (await redis.exists(...jobIds.map((id) => flagKey(prefix, id)))) > 0;
+  jobIds: string[],
+): Promise<string | null> {
+  const flags = await redis.mget(jobIds.map((id) => flagKey(prefix, id)));
+  const at = flags.findIndex((flag) => flag !== null);
+  return at < 0 ? null : jobIds[at];
 }
 
 /**

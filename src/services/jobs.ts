@@ -43,7 +43,8 @@ const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'
 /** BullMQ states behind each status the API promises. */
 const STATES_BY_STATUS: Record<JobStatus, QueueState[]> = {
   queued: ['waiting', 'delayed', 'prioritized', 'waiting-children'],
-  running: ['active'],
+  // A split request's parent waits for its children while they run.
+  running: ['active', 'waiting-children'],
   completed: ['completed'],
   failed: ['failed'],
   cancelled: ['failed'],
@@ -150,7 +151,10 @@ async function collectViews(
   const views: JobView[] = [];
   for (const state of states) {
     for (const job of await ctx.queue.getJobs([state], 0, -1)) {
-      if (job && jobTenant(job) === tenant) views.push(viewJob(job, state, undefined));
+      if (!job || jobTenant(job) !== tenant) continue;
+      const view = viewJob(job, state, undefined);
+      const chunkCount = splitChunkCount(job);
+      views.push(chunkCount === null ? view : await withChunks(ctx, view, chunkCount));
     }
   }
   if (status === undefined || status === 'cancelled') {
@@ -385,15 +389,14 @@ function splitStatus(
 }
 
 /**
- * A split request as its chunks show it: the parent waits for its chunks, so its progress,
- * start and failure are theirs until it merges them.
+ * A split request as its chunks show it: the parent waits for its chunks, so its progress and
+ * failure are theirs until it merges them, and it started when its first chunk did.
  */
 async function withChunks(
   ctx: ServiceContext,
   view: JobView,
   chunkCount: number,
 ): Promise<JobView> {
-  if (view.status === 'completed' || view.status === 'cancelled') return view;
   const ids = Array.from({ length: chunkCount }, (_, i) => chunkJobId(view.id, i));
   const chunks = await withQueue(() => Promise.all(ids.map((id) => ctx.queue.getJob(id))));
   let done = 0;
@@ -411,12 +414,18 @@ async function withChunks(
     }
   }
   const started = startedAt === null ? null : new Date(startedAt).toISOString();
+  // The parent itself runs only to merge, after every chunk; chunks removed by retention leave
+  // its own start.
+  const requestStarted = started ?? view.startedAt;
+  if (view.status === 'completed' || view.status === 'cancelled') {
+    return { ...view, startedAt: requestStarted };
+  }
 
   return {
     ...view,
     status: splitStatus(view.status, started !== null, failure),
     progress: Math.max(view.progress, Math.min(0.99, done / chunkCount)),
-    startedAt: view.startedAt ?? started,
+    startedAt: requestStarted,
     error: view.status === 'failed' && failure ? failure : view.error,
   };
 }

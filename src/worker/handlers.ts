@@ -6,6 +6,7 @@ import { GlassboxError } from '../errors.js';
 import {
   activationStatsPayloadSchema,
   explanationPayloadSchema,
+  chunkJobId,
   JOB_NAMES,
   type ExplanationPayload,
 } from '../jobs/queue.js';
@@ -27,6 +28,8 @@ export interface JobRun {
   onProgress: (fraction: number) => Promise<void>;
   /** Throws JobCancelledError once the job has been cancelled; call it between batches. */
   checkCancelled: () => Promise<void>;
+  /** Another job of the queue, by id (a split request's chunks). */
+  readJob: (id: string) => Promise<Job | undefined>;
 }
 
 export interface JobOutcome {
@@ -38,6 +41,8 @@ export interface JobOutcome {
   tensorsKept: number;
   /** Tensors leaked, when the handler measured them itself (in the thread that computed). */
   tensorDelta?: number;
+  /** When the work began, in ms since the epoch, when that was before this job ran. */
+  startedAt?: number;
 }
 
 export type JobHandler = (run: JobRun) => Promise<JobOutcome>;
@@ -76,13 +81,27 @@ async function handleExplanation(run: JobRun): Promise<JobOutcome> {
 /** The parent of a split request runs once every chunk has stored its result. */
 async function mergeSplitExplanation(run: JobRun, chunkCount: number): Promise<JobOutcome> {
   await run.onProgress(0.99);
-  const result = await mergeChunkResults(run.results, run.job.id as string, chunkCount);
+  const parentId = run.job.id as string;
+  const result = await mergeChunkResults(run.results, parentId, chunkCount);
   return {
     result,
     summary: { chunks: chunkCount, modelEvaluations: result.modelEvaluations },
     tensorsKept: 0,
     tensorDelta: 0,
+    startedAt: await firstChunkStart(run, parentId, chunkCount),
   };
+}
+
+/** When the first of a split request's chunks started; undefined when none can be read. */
+async function firstChunkStart(
+  run: JobRun,
+  parentId: string,
+  chunkCount: number,
+): Promise<number | undefined> {
+  const ids = Array.from({ length: chunkCount }, (_, i) => chunkJobId(parentId, i));
+  const chunks = await Promise.all(ids.map((id) => run.readJob(id)));
+  const starts = chunks.map((chunk) => chunk?.processedOn).filter((t) => typeof t === 'number');
+  return starts.length > 0 ? Math.min(...(starts as number[])) : undefined;
 }
 
 async function handleActivationStats(run: JobRun): Promise<JobOutcome> {

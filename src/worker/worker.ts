@@ -1,11 +1,11 @@
 // The queue consumer: takes jobs, runs them, stores results, reports progress and failures.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
-import { isCancellationRequested, JobCancelledError } from '../jobs/cancellation.js';
-import { encodeFailure, QUEUE_NAME, type RedisClient } from '../jobs/queue.js';
+import { cancelledJob, JobCancelledError } from '../jobs/cancellation.js';
+import { encodeFailure, JOB_NAMES, QUEUE_NAME, type RedisClient } from '../jobs/queue.js';
 import { queueHoldsJob, sweepResults } from '../jobs/result-retention.js';
 import type { ResultStore } from '../jobs/result-store.js';
 import type { Logger } from '../log/logger.js';
@@ -73,7 +73,9 @@ export function startWorker(deps: WorkerDeps): RunningWorker {
   const { compute, ready } = startCompute(deps);
   const metrics = deps.metrics ?? createMetrics();
   const shutdown: ShutdownState = { handingBack: false };
-  const tools = { cache, compute, shutdown };
+  // Jobs are read through the worker's own connection; `worker` is set before any job runs.
+  const readJob = (id: string): Promise<Job | undefined> => Job.fromId(worker, id);
+  const tools = { cache, compute, shutdown, readJob };
   const run = (job: Job, token?: string) => processJob(deps, metrics, tools, job, token);
   const worker = new Worker(QUEUE_NAME, run, {
     connection: deps.connection,
@@ -173,6 +175,7 @@ interface JobTools {
   cache: ModelCache;
   compute: ExplanationCompute;
   shutdown: ShutdownState;
+  readJob: (id: string) => Promise<Job | undefined>;
 }
 
 async function processJob(
@@ -211,7 +214,8 @@ async function processJob(
     });
     if (shutdown.handingBack) throw new JobHandedBackError();
     await deps.results.write(job.id as string, outcome.result);
-    const durationMs = Date.now() - started;
+    // A split request's parent runs only to merge: its duration counts from its first chunk.
+    const durationMs = Date.now() - (outcome.startedAt ?? started);
     recordCompletedJob(metrics, {
       type: job.name,
       method: typeof outcome.summary.method === 'string' ? outcome.summary.method : job.name,
@@ -244,14 +248,45 @@ async function processJob(
     if (err instanceof JobCancelledError) {
       recordFinishedJob(metrics, job.name, 'cancelled');
       log.info(ended, 'job cancelled');
+      await recordRequestEnd(deps, metrics, job, 'cancelled');
       throw jobError;
     }
     const final = jobError instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
     if (final) recordFinishedJob(metrics, job.name, 'failed');
     log.warn({ ...ended, err: jobError }, final ? 'job failed' : 'job attempt failed, will retry');
+    if (final) await recordRequestEnd(deps, metrics, job, 'failed');
     throw jobError;
   } finally {
     delay.disable();
+  }
+}
+
+/** How long the mark that a split request's end was recorded is kept, in seconds. */
+const REQUEST_END_MARK_TTL_S = 7 * 24 * 3600;
+
+/**
+ * A chunk that ends its request (cancelled, or failed for good, which fails the parent in
+ * Redis without the parent ever running) logs and counts the parent's end, once per parent
+ * however many chunks end alike: the first to set the parent's mark records it.
+ */
+async function recordRequestEnd(
+  deps: WorkerDeps,
+  metrics: Metrics,
+  job: Job,
+  state: 'cancelled' | 'failed',
+): Promise<void> {
+  const parentId = job.parent?.id;
+  if (!parentId) return;
+  const log = deps.logger.child({ jobId: parentId, type: JOB_NAMES.EXPLANATION });
+  try {
+    const key = `${deps.config.QUEUE_PREFIX}:${QUEUE_NAME}:ended:${parentId}`;
+    const first = await deps.connection.set(key, state, 'EX', REQUEST_END_MARK_TTL_S, 'NX');
+    if (first !== 'OK') return;
+    recordFinishedJob(metrics, JOB_NAMES.EXPLANATION, state);
+    if (state === 'cancelled') log.info({ chunk: job.id }, 'job cancelled');
+    else log.warn({ chunk: job.id }, 'job failed: a chunk failed every attempt');
+  } catch (err) {
+    log.warn({ err }, 'could not record the end of a split request');
   }
 }
 
@@ -309,8 +344,7 @@ function cancellationCheck(
   return async () => {
     if (shutdown.handingBack) throw new JobHandedBackError();
     if (Date.now() > deadline) throw timeoutError(deps.config.JOB_TIMEOUT_MS);
-    if (await isCancellationRequested(deps.connection, deps.config.QUEUE_PREFIX, ...flagged)) {
-      throw new JobCancelledError(jobId);
-    }
+    const cancelled = await cancelledJob(deps.connection, deps.config.QUEUE_PREFIX, flagged);
+    if (cancelled) throw new JobCancelledError(cancelled);
   };
 }

@@ -37,6 +37,12 @@ afterAll(async () => t?.close());
 
 const isFinished = (job: JobBody) => !['queued', 'running'].includes(job.status);
 
+async function listedIds(status: string): Promise<string[]> {
+  const res = await request(t.app.server).get(`/v1/jobs?status=${status}&first=100`);
+  expect(res.status).toBe(200);
+  return res.body.items.map((job: JobBody) => job.id);
+}
+
 const chunkIds = (parentId: string, count: number) =>
   Array.from({ length: count }, (_, i) => `${parentId}-chunk-${i}`);
 
@@ -108,6 +114,10 @@ describe('a chunk whose attempt fails', () => {
       expect(chunk.attempts, id).toBe(id === failedChunk ? 2 : 1);
     }
     expect(job.attempts).toBe(1);
+    const chunkStarts = await Promise.all(
+      chunkIds(parentId, 3).map(async (id) => (await readJob(id)).startedAt as string),
+    );
+    expect(job.startedAt).toBe(chunkStarts.sort()[0]);
 
     const whole = createLocalCompute(t.ctx.models, { batchRows: 65536, cacheBytes: 1 << 20 });
     const expected = (await whole.explain(payload, () => undefined)).result;
@@ -142,6 +152,9 @@ describe('cancelling a split request', () => {
         (job) => job.status !== 'queued' && job.progress > 0,
       );
       expect(running.status).toBe('running');
+      // Lists show the request as the job itself does.
+      expect(await listedIds('running')).toContain(parentId);
+      expect(await listedIds('queued')).not.toContain(parentId);
 
       const cancel = await request(t.app.server).delete(`/v1/jobs/${parentId}`);
       expect([200, 202]).toContain(cancel.status);
@@ -149,9 +162,15 @@ describe('cancelling a split request', () => {
       expect(ended).toMatchObject({
         status: 'cancelled',
         result: null,
-        error: { code: 'GBX_ERR_JOB_CANCELLED' },
+        error: { code: 'GBX_ERR_JOB_CANCELLED', message: `job ${parentId} was cancelled` },
       });
+      expect(ended.startedAt).toBe(running.startedAt);
       expect(await t.ctx.results.read(parentId)).toBeNull();
+      expect(await listedIds('cancelled')).toContain(parentId);
+      expect(await listedIds('failed')).not.toContain(parentId);
+      const listed = await request(t.app.server).get('/v1/jobs?type=explanation');
+      const view = listed.body.items.find((j: JobBody) => j.id === parentId);
+      expect(view).toMatchObject({ status: 'cancelled', error: ended.error });
 
       // No chunk runs to its end: each one stops at a batch or as soon as a worker takes it.
       for (const id of chunkIds(parentId, 3)) {
@@ -159,6 +178,12 @@ describe('cancelling a split request', () => {
         expect(chunk.status, id).toBe('cancelled');
         expect(await t.ctx.results.read(id), id).toBeNull();
       }
+      // The request's end is counted once, though every chunk ended by it.
+      const counted = await worker.running.metrics.jobsFinished.get();
+      const requests = counted.values.filter((v) => v.labels.type === 'explanation');
+      expect(requests).toEqual([
+        expect.objectContaining({ labels: { type: 'explanation', state: 'cancelled' }, value: 1 }),
+      ]);
     } finally {
       await worker.stop();
     }
