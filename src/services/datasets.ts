@@ -20,7 +20,8 @@ function store(ctx: ServiceContext): DatasetStore {
 }
 
 /**
- * Stores rows sent as JSON (`{name, featureNames, rows}`) or as CSV text with a header row.
+ * Stores rows sent as JSON (`{name, featureNames, rows}`) or as CSV text with a header row;
+ * a CSV upload takes its name from `csvName` (the `name` query parameter).
  * @throws GlassboxError 400 naming each bad cell by row and column.
  */
 export async function createDataset(
@@ -28,8 +29,14 @@ export async function createDataset(
   principal: Principal,
   body: unknown,
   csvText?: string,
+  csvName?: string,
 ): Promise<Omit<DatasetRecord, 'rows'>> {
-  const input = csvText === undefined ? parseJsonBody(body) : parseCsv(csvText);
+  const input =
+    csvText === undefined ? parseJsonBody(body) : { ...parseCsv(csvText), name: csvName };
+  const named = datasetBodySchema.shape.name.safeParse(input.name);
+  if (!named.success) {
+    throw validationError([{ path: 'name', message: named.error.issues[0].message }]);
+  }
   const problems: FieldProblem[] = [];
   if (input.rows.length > ctx.config.MAX_BACKGROUND_ROWS) {
     const limit = overLimit('MAX_BACKGROUND_ROWS', ctx.config.MAX_BACKGROUND_ROWS, 'rows');
@@ -120,8 +127,20 @@ function parseCsv(text: string): DatasetInput {
   const [header, ...data] = records;
   return {
     featureNames: header,
-    rows: data.map((cells) => cells.map((cell) => (cell === '' ? null : Number(cell)))),
+    // Cells that are not numbers stay text, so that an error can quote them.
+    rows: data.map((cells) => cells.map((cell) => (isNumeral(cell) ? Number(cell) : cell))),
   };
+}
+
+function isNumeral(cell: string): boolean {
+  return cell.trim() !== '' && Number.isFinite(Number(cell));
+}
+
+/** How a bad cell is named in an error: empty CSV cells and nulls apart from quoted values. */
+function describeCell(cell: unknown): string {
+  if (cell === '') return 'an empty cell';
+  if (cell === null || cell === undefined) return 'null';
+  return JSON.stringify(cell);
 }
 
 function checkRow(
@@ -139,8 +158,7 @@ function checkRow(
     const column = names?.[c] ?? String(c);
     problems.push({
       path: `rows.${r}.${column}`,
-      message:
-        `must be a finite number; got ${cell === null ? 'an empty cell' : JSON.stringify(cell)}`,
+      message: `must be a finite number; got ${describeCell(cell)}`,
     });
   });
   return row as number[];

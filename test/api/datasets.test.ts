@@ -41,6 +41,7 @@ describe('POST /v1/datasets', () => {
       .set('content-type', 'text/csv')
       .send(csv(data.background.slice(0, 3)));
     expect(res.status).toBe(201);
+    expect(res.body.name).toBe('dataset');
     const read = await request(t.app.server).get(`/v1/datasets/${res.body.id}`);
     expect(read.body.featureNames).toEqual(data.featureNames);
     expect(read.body.rows).toEqual(data.background.slice(0, 3));
@@ -58,6 +59,13 @@ describe('POST /v1/datasets', () => {
     expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(
       [`rows.1.${data.featureNames[2]}`, `rows.2.${data.featureNames[0]}`].sort(),
     );
+    const messages = Object.fromEntries(
+      res.body.errors.map((e: { path: string; message: string }) => [e.path, e.message]),
+    );
+    expect(messages[`rows.1.${data.featureNames[2]}`]).toBe(
+      'must be a finite number; got an empty cell',
+    );
+    expect(messages[`rows.2.${data.featureNames[0]}`]).toBe('must be a finite number; got "abc"');
     const json = await request(t.app.server)
       .post('/v1/datasets')
       .send({
@@ -67,6 +75,22 @@ describe('POST /v1/datasets', () => {
         ],
       });
     expect(json.body.errors.map((e: { path: string }) => e.path)).toEqual(['rows.1', 'rows.1.1']);
+    expect(json.body.errors[1].message).toBe('must be a finite number; got null');
+  });
+
+  it('names a CSV dataset from the name query parameter', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/datasets?name=serving%20rows')
+      .set('content-type', 'text/csv')
+      .send(csv(data.background.slice(0, 2)));
+    expect(res.status).toBe(201);
+    expect(res.body.name).toBe('serving rows');
+    const long = await request(t.app.server)
+      .post(`/v1/datasets?name=${'x'.repeat(201)}`)
+      .set('content-type', 'text/csv')
+      .send(csv(data.background.slice(0, 2)));
+    expect(long.status).toBe(400);
+    expect(long.body.errors[0].path).toBe('name');
   });
 
   it('answers 404 for an unknown dataset', async () => {

@@ -17,7 +17,8 @@ export function registerDatasetRoutes(app: FastifyInstance, ctx: ServiceContext)
     const body = request.body as { csv?: string } | undefined;
     const isCsv = (request.headers['content-type'] ?? '').startsWith('text/csv');
     const csvText = isCsv ? (body?.csv ?? '') : undefined;
-    const dataset = await createDataset(ctx, request.principal, body, csvText);
+    const { name } = request.query as { name?: string };
+    const dataset = await createDataset(ctx, request.principal, body, csvText, name);
     request.log.info({ datasetId: dataset.id, rows: dataset.rowCount }, 'dataset stored');
     return reply.code(201).header('location', `/v1/datasets/${dataset.id}`).send(dataset);
   });
