@@ -2,7 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { GlassboxError, overLimit, validationError, type FieldProblem } from '../errors.js';
+import {
+  FEATURE_REF_MESSAGE,
+  GlassboxError,
+  overLimit,
+  validationError,
+  type FieldProblem,
+} from '../errors.js';
 import { drawSeed } from '../explain/random.js';
 import { explanationFlow, flowProducerFor, needsSplit } from '../jobs/flows.js';
 import {
@@ -29,12 +35,17 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 
 const SHAPLEY_METHODS: string[] = ['exact_shap', 'kernel_shap', 'sampling_shap'];
 
-const featureRef = z.union([z.number().int().min(0), z.string().min(1)]);
+const featureRef = z.union(
+  [z.number().int({ error: FEATURE_REF_MESSAGE }).min(0), z.string().min(1)],
+  { error: FEATURE_REF_MESSAGE },
+);
 
 const L1_NUM_FEATURES = /^num_features\(([1-9][0-9]*)\)$/;
 
 function requestSchema(ctx: ServiceContext) {
   const { MAX_INSTANCES, MAX_BACKGROUND_ROWS, MAX_NSAMPLES } = ctx.config;
+  const nsamplesMessage =
+    `must be "auto" or an integer from 2 up to the limit MAX_NSAMPLES (${MAX_NSAMPLES})`;
   return z
     .object({
       modelId: z.string().min(1),
@@ -60,18 +71,14 @@ function requestSchema(ctx: ServiceContext) {
           nsamples: z
             .union(
               [
-                z.literal('auto'),
+                z.literal('auto', { error: nsamplesMessage }),
                 z
                   .number()
-                  .int()
+                  .int({ error: nsamplesMessage })
                   .min(2)
                   .max(MAX_NSAMPLES, overLimit('MAX_NSAMPLES', MAX_NSAMPLES, '')),
               ],
-              {
-                error:
-                  'must be "auto" or an integer from 2 up to the limit ' +
-                  `MAX_NSAMPLES (${MAX_NSAMPLES})`,
-              },
+              { error: nsamplesMessage },
             )
             .default('auto'),
           link: z.enum(['identity', 'logit']).default('identity'),
@@ -185,7 +192,9 @@ export async function submitExplanation(
     problems.push({ path: 'background', message: `required by ${request.method}` });
   }
   checkOutputIndices(request.params.outputs, model.outputCount as number, problems);
-  const l1Features = parseL1Reg(request.params.l1Reg, request.method, problems);
+  const featureCount = model.featureCount as number;
+  const l1Features = parseL1Reg(request.params.l1Reg, request.method, featureCount, problems);
+  checkNumFeatures(request.params.numFeatures, request.method, featureCount, problems);
 
   const params = request.params;
   const lime = {
@@ -348,13 +357,39 @@ function checkLabels(
 }
 
 /** `num_features(k)` as k; `off` as null. Only KernelSHAP selects features. */
-function parseL1Reg(l1Reg: string, method: string, problems: FieldProblem[]): number | null {
+function parseL1Reg(
+  l1Reg: string,
+  method: string,
+  featureCount: number,
+  problems: FieldProblem[],
+): number | null {
   const match = L1_NUM_FEATURES.exec(l1Reg);
   if (!match) return null;
   if (method !== 'kernel_shap') {
     problems.push({ path: 'params.l1Reg', message: `applies to kernel_shap only, not ${method}` });
   }
-  return Number(match[1]);
+  const k = Number(match[1]);
+  if (k > featureCount) {
+    problems.push({
+      path: 'params.l1Reg',
+      message: `asks for ${k} features; the model has ${featureCount}`,
+    });
+  }
+  return k;
+}
+
+/** LIME's surrogate cannot use more features than the model has. */
+function checkNumFeatures(
+  numFeatures: number | undefined,
+  method: string,
+  featureCount: number,
+  problems: FieldProblem[],
+): void {
+  if (numFeatures === undefined || method !== 'lime' || numFeatures <= featureCount) return;
+  problems.push({
+    path: 'params.numFeatures',
+    message: `is ${numFeatures}; the model has ${featureCount} features`,
+  });
 }
 
 function checkOutputIndices(

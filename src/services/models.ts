@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
+import {
+  FEATURE_REF_MESSAGE,
+  GlassboxError,
+  validationError,
+  type FieldProblem,
+} from '../errors.js';
 import { checkArtifacts } from '../models/artifacts.js';
 import type { ModelRecord } from '../models/store.js';
 import { checkModelIsolated } from '../models/isolated-load.js';
@@ -15,7 +20,12 @@ const metadataSchema = z
     outputNames: z.array(z.string().min(1).max(200)).optional(),
     task: z.enum(['classification', 'regression']).optional(),
     categoricalFeatures: z
-      .array(z.union([z.number().int().min(0), z.string().min(1).max(200)]))
+      .array(
+        z.union(
+          [z.number().int({ error: FEATURE_REF_MESSAGE }).min(0), z.string().min(1).max(200)],
+          { error: FEATURE_REF_MESSAGE },
+        ),
+      )
       .optional(),
   })
   .strict();

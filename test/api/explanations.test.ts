@@ -216,6 +216,54 @@ describe('POST /v1/explanations, method options', () => {
     expect(malformed.body.errors.map((e: { path: string }) => e.path)).toEqual(['params.l1Reg']);
   });
 
+  it('says what nsamples and feature references take', async () => {
+    const body = {
+      modelId,
+      instances: [data.instances[0]],
+      background: data.background.slice(0, 5),
+    };
+    const nsamplesRule = 'must be "auto" or an integer from 2 up to the limit MAX_NSAMPLES';
+    for (const nsamples of ['lots', 2.5]) {
+      const res = await explain({ ...body, method: 'kernel_shap', params: { nsamples } });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].path).toBe('params.nsamples');
+      expect(res.body.errors[0].message).toContain(nsamplesRule);
+    }
+    const lime = await explain({ ...body, method: 'lime', params: { categorical: [1.5] } });
+    expect(lime.body.errors).toEqual([
+      {
+        path: 'params.categorical.0',
+        message: 'must be a feature name or a feature index (an integer from 0)',
+      },
+    ]);
+  });
+
+  it('refuses to select more features than the model has', async () => {
+    const before = await queuedCount();
+    const body = {
+      modelId,
+      instances: [data.instances[0]],
+      background: data.background.slice(0, 5),
+    };
+    const l1 = await explain({
+      ...body,
+      method: 'kernel_shap',
+      params: { l1Reg: 'num_features(31)' },
+    });
+    expect(l1.status).toBe(400);
+    expect(l1.body.errors).toEqual([
+      { path: 'params.l1Reg', message: 'asks for 31 features; the model has 30' },
+    ]);
+    const lime = await explain({ ...body, method: 'lime', params: { numFeatures: 31 } });
+    expect(lime.status).toBe(400);
+    expect(lime.body.errors).toEqual([
+      { path: 'params.numFeatures', message: 'is 31; the model has 30 features' },
+    ]);
+    const all = await explain({ ...body, method: 'lime', params: { numFeatures: 30 } });
+    expect(all.status).toBe(202);
+    expect(await queuedCount()).toBe(before + 1);
+  });
+
   it('names an output index the model does not have', async () => {
     const before = await queuedCount();
     const res = await explain({

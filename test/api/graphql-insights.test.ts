@@ -115,6 +115,28 @@ describe('GraphQL activationStats', () => {
 });
 
 describe('GraphQL explain with method options', () => {
+  it('names a bad option by its path in the input', async () => {
+    const reply = await gql(
+      t.app,
+      'mutation($input: ExplainInput!) { explain(input: $input) { id } }',
+      {
+        input: {
+          modelId,
+          method: 'lime',
+          instances: wine.instances.slice(0, 1),
+          background: wine.background.slice(0, 20),
+          params: { seed: 3, options: { numSamples: -1 } },
+        },
+      },
+    );
+    const [error] = reply.errors!;
+    expect(error.extensions!.code).toBe('GBX_ERR_VALIDATION');
+    expect(error.extensions!.errors.map((e: { path: string }) => e.path)).toEqual([
+      'params.options.numSamples',
+    ]);
+    expect(error.message).toContain('params.options.numSamples');
+  });
+
   it('runs LIME and permutation importance and types their results', async () => {
     const cases = [
       { method: 'lime', options: { numSamples: 500, numFeatures: 3 }, type: 'LimeResult' },

@@ -257,6 +257,10 @@ describe('categoricalFeatures in model metadata', () => {
       'metadata.categoricalFeatures.2',
       'metadata.categoricalFeatures.3',
     ]);
+    const reasons = res.body.errors.map((e: { message: string }) => e.message);
+    const notAReference = 'must be a feature name or a feature index (an integer from 0)';
+    expect(reasons[1]).toBe(notAReference);
+    expect(reasons[3]).toBe(notAReference);
   });
 
   it('reads a record stored before the field existed as having none', async () => {

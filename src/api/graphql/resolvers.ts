@@ -15,6 +15,7 @@ import {
   type JobView,
 } from '../../services/jobs.js';
 import { deleteModel, getModel, listModels } from '../../services/models.js';
+import { GlassboxError, validationError } from '../../errors.js';
 import { codedError } from './errors.js';
 
 interface JobsArgs {
@@ -99,6 +100,25 @@ function explanationBody(input: ExplainArgs['input']): Record<string, unknown> {
   };
 }
 
+/**
+ * A validation error's field paths as the mutation's input spells them: parameters given in
+ * `params.options` are checked as REST's flat `params`, so their paths move back under
+ * `options`.
+ */
+function withOptionPaths(err: unknown, input: ExplainArgs['input']): unknown {
+  const { options, ...typed } = input.params ?? {};
+  const givenTyped = given(typed) as Record<string, unknown>;
+  const fromOptions = new Set(Object.keys(options ?? {}).filter((key) => !(key in givenTyped)));
+  if (!(err instanceof GlassboxError) || err.code !== 'GBX_ERR_VALIDATION') return err;
+  if (fromOptions.size === 0) return err;
+  const problems = err.problems.map((problem) => {
+    const [head, key, ...rest] = problem.path.split('.');
+    const moved = head === 'params' && fromOptions.has(key);
+    return moved ? { ...problem, path: ['params', 'options', key, ...rest].join('.') } : problem;
+  });
+  return validationError(problems);
+}
+
 /** Which member of the JobResult union a stored result is. */
 function resultType(result: Record<string, unknown>): string {
   if ('sampleCount' in result) return 'ActivationStatsResult';
@@ -169,7 +189,9 @@ export function buildResolvers(ctx: ServiceContext, log: FastifyBaseLogger) {
     },
     Mutation: {
       explain: (_: unknown, { input }: ExplainArgs, { principal }: ResolverContext) =>
-        submitExplanation(ctx, principal, explanationBody(input)),
+        submitExplanation(ctx, principal, explanationBody(input)).catch((err: unknown) => {
+          throw withOptionPaths(err, input);
+        }),
       activationStats: (
         _: unknown,
         { input }: ActivationStatsArgs,
