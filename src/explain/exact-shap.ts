@@ -7,7 +7,7 @@ import {
   type EvaluationContext,
 } from './coalition-values.js';
 import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
-import { reshape, varyingFeatures, type ShapleyResult } from './kernel-shap.js';
+import { assembleShapley, varyingFeatures, type ShapleyResult } from './kernel-shap.js';
 
 /** Enumeration doubles with each feature; past this many varying features it is refused. */
 export const DEFAULT_EXACT_SHAP_MAX_FEATURES = 16;
@@ -35,13 +35,7 @@ export async function exactShap(
   const explained = await mapConcurrently(instances.length, INSTANCES_IN_FLIGHT, (i) =>
     explainInstance(ctx, instances[i], bg),
   );
-  const { base, fx } = await reference;
-  return {
-    baseValues: Array.from(base),
-    outputs: reshape(fx, instances.length, k),
-    values: explained.map((e) => reshape(e.phi, bg.width, k)),
-    nsamples: Math.max(0, ...explained.map((e) => e.coalitions)),
-  };
+  return assembleShapley(reference, explained, bg.width, k, false);
 }
 
 /** Every coalition of one instance's varying features, weighted into Shapley values. */

@@ -511,22 +511,41 @@ export async function kernelShap(
       seed: instanceSeed(options.seed, firstInstance + i),
     }),
   );
-  const { base, fx } = await reference;
-  const selecting = options.l1Features != null;
-  return {
-    baseValues: Array.from(base),
-    outputs: reshape(fx, instances.length, k),
-    values: explained.map((e) => reshape(e.phi, bg.width, k)),
-    errors: selecting ? undefined : explained.map((e) => reshape(e.errors, bg.width, k)),
-    nsamples: Math.max(0, ...explained.map((e) => e.coalitions)),
-  };
+  // No error estimate under l1 selection (the limitation is explained in explainInstance).
+  const withErrors = options.l1Features == null;
+  return assembleShapley(reference, explained, bg.width, k, withErrors);
 }
 
 /** One instance's Shapley values and errors over every feature, and coalitions evaluated. */
 export interface InstanceShapley {
   phi: Float64Array;
-  errors: Float64Array;
+  errors?: Float64Array;
   coalitions: number;
+}
+
+/**
+ * The instances' values in the layout every Shapley method returns, with their base values and
+ * outputs once the reference outputs are in.
+ */
+export async function assembleShapley(
+  reference: Promise<ReferenceOutputs>,
+  explained: InstanceShapley[],
+  width: number,
+  k: number,
+  withErrors: boolean,
+): Promise<ShapleyResult> {
+  const { base, fx } = await reference;
+  const result: ShapleyResult = {
+    baseValues: Array.from(base),
+    outputs: reshape(fx, explained.length, k),
+    values: explained.map((e) => reshape(e.phi, width, k)),
+    nsamples: Math.max(0, ...explained.map((e) => e.coalitions)),
+  };
+  if (withErrors) {
+    const none = new Float64Array(width * k);
+    result.errors = explained.map((e) => reshape(e.errors ?? none, width, k));
+  }
+  return result;
 }
 
 /**

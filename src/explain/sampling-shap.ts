@@ -9,7 +9,7 @@ import {
 } from './coalition-values.js';
 import { INSTANCES_IN_FLIGHT, mapConcurrently } from './concurrency.js';
 import {
-  reshape,
+  assembleShapley,
   scatterFeatures,
   soleFeatureShapley,
   varyingFeatures,
@@ -60,14 +60,7 @@ export async function samplingShap(
     const orders = m > 1 ? antitheticOrders(m, Math.max(1, Math.ceil(requested / 2)), rng) : [];
     return explainInstance(ctx, instances[i], i, reference, bg, orders);
   });
-  const { base, fx } = await reference;
-  return {
-    baseValues: Array.from(base),
-    outputs: reshape(fx, instances.length, k),
-    values: explained.map((e) => reshape(e.phi, bg.width, k)),
-    errors: explained.map((e) => reshape(e.errors, bg.width, k)),
-    nsamples: Math.max(0, ...explained.map((e) => e.coalitions)),
-  };
+  return assembleShapley(reference, explained, bg.width, k, true);
 }
 
 /** Permutation sampling for instance `index` over the given feature orders. */
