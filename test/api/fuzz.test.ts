@@ -1,14 +1,16 @@
-// Fuzzing the REST API with fast-check: bodies built from the OpenAPI request schemas (with wrong
-// types, missing and unknown fields mixed in), broken JSON, odd headers and path parameters, and
-// multipart uploads perturbed from a valid model. No answer may be a 5xx; every error must be
-// problem+json with a catalogued code, at a status the spec documents (checked again, in full,
-// against openapi.yaml when the app closes). FUZZ_RUNS scales the number of runs per property.
+// Fuzzing the API with fast-check. REST: bodies built from the OpenAPI request schemas (with
+// wrong types, missing and unknown fields mixed in), broken JSON, odd headers and path
+// parameters, and multipart uploads perturbed from a valid model; no answer may be a 5xx, and
+// every error must be problem+json with a catalogued code, at a status the spec documents
+// (checked again, in full, against openapi.yaml when the app closes). GraphQL: explain
+// mutations from valid, perturbed and schema-built inputs and broken documents; every error
+// carries a catalogued code other than GBX_ERR_INTERNAL. FUZZ_RUNS scales the runs per property.
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
 import { SpecChecker, specPath } from '../helpers/openapi.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
@@ -326,5 +328,86 @@ describe('fuzzed model uploads', () => {
       ),
       { numRuns: RUNS },
     );
+  });
+});
+
+/** A REST explanation body as the `explain` mutation's input: method params under `options`. */
+function asExplainInput(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const { params, ...rest } = body as Json;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    return params === undefined ? rest : { ...rest, params };
+  }
+  const { nsamples, link, seed, outputs, l1Reg, ...options } = params as Json;
+  const typed = Object.fromEntries(
+    Object.entries({ nsamples, link, seed, outputs, l1Reg }).filter(([, v]) => v !== undefined),
+  );
+  return { ...rest, params: { ...typed, options } };
+}
+
+describe('fuzzed GraphQL operations', () => {
+  it('answer explain mutations and broken documents with catalogued codes', async () => {
+    const explain = 'mutation($input: ExplainInput!) { explain(input: $input) { id } }';
+    const document = fc.oneof(
+      { arbitrary: fc.constant(explain), weight: 6 },
+      { arbitrary: fc.nat(explain.length).map((cut) => explain.slice(0, cut)), weight: 1 },
+      { arbitrary: fc.string({ maxLength: 60 }), weight: 1 },
+    );
+    const restBody =
+      spec.document.paths['/v1/explanations'].post.requestBody.content['application/json'].schema;
+    // Valid inputs, some with one field replaced by any JSON, so that accepted paths run too.
+    const data = fixtureData('breast-cancer');
+    const valid = fc
+      .record({
+        method: fc.constantFrom('kernel_shap', 'sampling_shap', 'lime', 'exact_shap'),
+        seed: fc.nat(1000),
+        nsamples: fc.option(fc.integer({ min: 2, max: 50 }), { nil: undefined }),
+      })
+      .map(({ method, seed, nsamples }) => ({
+        modelId,
+        method,
+        instances: [data.instances[0]],
+        background: data.background.slice(0, 3),
+        params: nsamples === undefined ? { seed } : { seed, nsamples },
+      }));
+    const input = fc.oneof(
+      { arbitrary: valid, weight: 3 },
+      {
+        arbitrary: fc
+          .tuple(valid, fc.constantFrom('method', 'instances', 'background', 'params'), anyJson)
+          .map(([base, key, value]) => ({ ...base, [key]: value })),
+        weight: 2,
+      },
+      { arbitrary: fromSchema(restBody).map(asExplainInput), weight: 3 },
+    );
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(document, input, auth, async (query, body, authorization) => {
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (authorization) headers.authorization = authorization;
+        const res = await t.app.inject({
+          method: 'POST',
+          url: '/graphql',
+          headers,
+          payload: JSON.stringify({ query, variables: { input: body } }),
+        });
+        tally.requests++;
+        tally.byStatus[res.statusCode] = (tally.byStatus[res.statusCode] ?? 0) + 1;
+        const where = `POST /graphql -> ${res.statusCode}: ${res.body.slice(0, 300)}`;
+        expect(res.statusCode, where).toBeLessThan(500);
+        const answer = JSON.parse(res.body) as Json;
+        for (const error of answer.errors ?? []) {
+          expect(ERROR_CODES, where).toContain(error.extensions?.code);
+          expect(error.extensions.code, where).not.toBe('GBX_ERR_INTERNAL');
+        }
+        if (!answer.errors) {
+          expect(typeof answer.data.explain.id, where).toBe('string');
+          accepted++;
+        }
+      }),
+      { numRuns: RUNS * 4 },
+    );
+    process.stdout.write(`fuzz: ${accepted} GraphQL explain mutations accepted\n`);
+    expect(accepted).toBeGreaterThan(0);
   });
 });

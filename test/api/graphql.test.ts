@@ -97,6 +97,13 @@ describe('GraphQL models', () => {
 });
 
 describe('GraphQL errors', () => {
+  it('answer a request without a query with a 400, not an internal error', async () => {
+    const res = await gql(t.app, '');
+    expect(res.statusCode).toBe(400);
+    expect(res.errors![0].extensions).toEqual({ code: 'GBX_ERR_VALIDATION' });
+    expect(res.errors![0].message).toBe('Unknown query');
+  });
+
   it('carry the REST code for an unknown model', async () => {
     const res = await gql(t.app, 'query($id: ID!) { model(id: $id) { id } }', { id: 'nope' });
     expect(res.data).toEqual({ model: null });

@@ -25,7 +25,7 @@ export function formatGraphqlErrors(execution: ExecutionResult, context: Formatt
       return wrapper.errors as GraphQLError[];
     })
     .map((err) => {
-      statusCode = accessStatus(err) ?? statusCode;
+      statusCode = accessStatus(err) ?? frameworkClientStatus(err) ?? statusCode;
       return codedError(err, log);
     });
 
@@ -47,6 +47,19 @@ function accessStatus(err: GraphQLError): number | undefined {
     : undefined;
 }
 
+/**
+ * The 4xx status of an error Mercurius raised about the request itself (no query at all, say),
+ * which is neither a GraphQL error nor one of ours.
+ */
+function frameworkClientStatus(err: GraphQLError): number | undefined {
+  const original = err.originalError as { statusCode?: unknown } | undefined;
+  if (!original || original instanceof GlassboxError || original instanceof GraphQLError) {
+    return undefined;
+  }
+  const status = original.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
 /** The error with a catalogued `extensions.code`; 5xx messages replaced by their title. */
 export function codedError(err: GraphQLError, log: FastifyBaseLogger): GraphQLError {
   const code = err.extensions?.code;
@@ -59,8 +72,9 @@ export function codedError(err: GraphQLError, log: FastifyBaseLogger): GraphQLEr
     if (original.problems.length > 0) extensions.errors = original.problems;
     return withCode(err, hidden ? original.title : original.message, extensions);
   }
-  // Errors without an original are the query's own: syntax, unknown fields, bad arguments.
-  if (!original || original instanceof GraphQLError) {
+  // Errors without an original are the query's own: syntax, unknown fields, bad arguments;
+  // Mercurius's own 4xx errors are about the request too.
+  if (!original || original instanceof GraphQLError || frameworkClientStatus(err) !== undefined) {
     return withCode(err, err.message, { code: 'GBX_ERR_VALIDATION' satisfies ErrorCode });
   }
   log.error({ err: original }, 'graphql request failed');
