@@ -1,12 +1,23 @@
-// Helpers the bench sections share: timing, medians, fixtures, the service's processes.
+// Helpers the bench sections share: timing, medians, fixtures, workers, the service's processes.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { QueueEvents, type Queue } from 'bullmq';
 import { OPEN_TENANT } from '../src/auth/principal.js';
-import type { ExplanationPayload } from '../src/jobs/queue.js';
+import { loadConfig } from '../src/config/index.js';
+import {
+  createJobQueue,
+  createRedis,
+  QUEUE_NAME,
+  type ExplanationPayload,
+} from '../src/jobs/queue.js';
+import { ResultStore } from '../src/jobs/result-store.js';
+import { createLogger } from '../src/log/logger.js';
+import { startWorker, type RunningWorker } from '../src/worker/worker.js';
 import { fixtureData, fixtureModelDir, modelFiles } from '../test/helpers/fixtures.js';
+import { storeFixtureModels, type FixtureStore } from '../test/helpers/model-store.js';
 import { startProcess, type ServiceProcess } from '../test/helpers/processes.js';
 import { requireRedis, uniquePrefix } from '../test/helpers/redis.js';
 
@@ -104,6 +115,65 @@ export async function benchEnv(
     },
     remove: () => rm(storeDir, { recursive: true, force: true }),
   };
+}
+
+/** A worker in this process on a private queue, and the queue and its events to feed it. */
+export interface InProcessWorker {
+  /** The fixture models the worker reads, stored as tenant `default`. */
+  fixtures: FixtureStore;
+  worker: RunningWorker;
+  queue: Queue;
+  events: QueueEvents;
+  /** Stops the worker, empties and closes the queue, and removes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Stores the fixture models `names`, starts a worker on them with `extra` settings and logs at
+ * `logLevel`, and waits until it and the queue events are ready.
+ */
+export async function startInProcessWorker(
+  label: string,
+  names: string[],
+  extra: Record<string, string> = {},
+  logLevel = 'silent',
+): Promise<InProcessWorker> {
+  const fixtures = await storeFixtureModels(names);
+  const bench = await benchEnv(label, { STORE_DIR: fixtures.dir, ...extra });
+  const config = loadConfig(bench.env);
+  const results = new ResultStore(config.storeDir);
+  await results.init();
+  const connection = createRedis(config, true);
+  const producer = createRedis(config, false);
+  const queue = createJobQueue(config, producer);
+  const events = new QueueEvents(QUEUE_NAME, {
+    connection: createRedis(config, true),
+    prefix: config.QUEUE_PREFIX,
+  });
+  const worker = startWorker({
+    config,
+    logger: createLogger(logLevel),
+    connection,
+    models: fixtures.store,
+    results,
+  });
+  const close = async () => {
+    await worker.close();
+    await events.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await Promise.all([connection.quit(), producer.quit()]);
+    await fixtures.remove();
+    await bench.remove();
+  };
+  try {
+    await worker.ready;
+    await events.waitUntilReady();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { fixtures, worker, queue, events, close };
 }
 
 /** Starts `node dist/main.js <mode>` and waits until it is up. */

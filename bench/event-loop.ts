@@ -3,14 +3,8 @@
 // thread renews job locks, writes progress and answers health checks: delay there is what
 // makes locks lapse.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { QueueEvents } from 'bullmq';
-import { loadConfig } from '../src/config/index.js';
-import { createJobQueue, createRedis, JOB_NAMES } from '../src/jobs/queue.js';
-import { ResultStore } from '../src/jobs/result-store.js';
-import { createLogger } from '../src/log/logger.js';
-import { startWorker } from '../src/worker/worker.js';
-import { storeFixtureModels } from '../test/helpers/model-store.js';
-import { benchEnv, breastCancerPayload, median, type Figure } from './common.js';
+import { JOB_NAMES } from '../src/jobs/queue.js';
+import { breastCancerPayload, median, startInProcessWorker, type Figure } from './common.js';
 
 const INSTANCES = 6;
 
@@ -21,28 +15,12 @@ interface LoopDelay {
 }
 
 async function measure(mode: 'on' | 'off'): Promise<LoopDelay> {
-  const fixtures = await storeFixtureModels(['breast-cancer']);
-  const bench = await benchEnv(`loop-${mode}`, { STORE_DIR: fixtures.dir, COMPUTE_THREADS: mode });
-  const config = loadConfig(bench.env);
-  const results = new ResultStore(config.storeDir);
-  await results.init();
-  const connection = createRedis(config, true);
-  const producer = createRedis(config, false);
-  const queue = createJobQueue(config, producer);
-  const events = new QueueEvents('jobs', {
-    connection: createRedis(config, true),
-    prefix: config.QUEUE_PREFIX,
-  });
-  const worker = startWorker({
-    config,
-    logger: createLogger('silent'),
-    connection,
-    models: fixtures.store,
-    results,
-  });
+  const { fixtures, queue, events, close } = await startInProcessWorker(
+    `loop-${mode}`,
+    ['breast-cancer'],
+    { COMPUTE_THREADS: mode },
+  );
   try {
-    await worker.ready;
-    await events.waitUntilReady();
     const id = fixtures.ids['breast-cancer'];
     const run = async (instances: number) => {
       const job = await queue.add(JOB_NAMES.EXPLANATION, breastCancerPayload(id, instances));
@@ -58,13 +36,7 @@ async function measure(mode: 'on' | 'off'): Promise<LoopDelay> {
     histogram.disable();
     return { maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6, jobMs };
   } finally {
-    await worker.close();
-    await events.close();
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await Promise.all([connection.quit(), producer.quit()]);
-    await fixtures.remove();
-    await bench.remove();
+    await close();
   }
 }
 

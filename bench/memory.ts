@@ -2,40 +2,21 @@
 // before and after each round (target: flat). Growth in the first round that stops in the next
 // ones is the heap settling; growth in every round is a leak.
 import { OPEN_TENANT } from '../src/auth/principal.js';
-import { QueueEvents } from 'bullmq';
-import { loadConfig } from '../src/config/index.js';
-import { createJobQueue, createRedis, JOB_NAMES } from '../src/jobs/queue.js';
-import { ResultStore } from '../src/jobs/result-store.js';
-import { createLogger } from '../src/log/logger.js';
-import { startWorker } from '../src/worker/worker.js';
+import { JOB_NAMES } from '../src/jobs/queue.js';
 import { fixtureData } from '../test/helpers/fixtures.js';
-import { storeFixtureModels } from '../test/helpers/model-store.js';
-import { benchEnv, type Figure } from './common.js';
+import { startInProcessWorker, type Figure } from './common.js';
 
 const JOBS_PER_ROUND = 500;
 const ROUNDS = 3;
 const WARM_UP_JOBS = 20;
 
 export async function benchMemory(): Promise<Figure[]> {
-  const fixtures = await storeFixtureModels(['wine', 'breast-cancer']);
-  const bench = await benchEnv('memory', { STORE_DIR: fixtures.dir });
-  const config = loadConfig(bench.env);
-  const results = new ResultStore(config.storeDir);
-  await results.init();
-  const connection = createRedis(config, true);
-  const producer = createRedis(config, false);
-  const queue = createJobQueue(config, producer);
-  const events = new QueueEvents('jobs', {
-    connection: createRedis(config, true),
-    prefix: config.QUEUE_PREFIX,
-  });
-  const worker = startWorker({
-    config,
-    logger: createLogger('error'),
-    connection,
-    models: fixtures.store,
-    results,
-  });
+  const { fixtures, worker, queue, events, close } = await startInProcessWorker(
+    'memory',
+    ['wine', 'breast-cancer'],
+    {},
+    'error',
+  );
 
   // Small jobs on two models, alternating, so that the cache and both paths are exercised.
   const payloadFor = (i: number) => {
@@ -67,8 +48,6 @@ export async function benchMemory(): Promise<Figure[]> {
   };
 
   try {
-    await worker.ready;
-    await events.waitUntilReady();
     await runJobs(WARM_UP_JOBS, 0);
     const mib = (bytes: number) => bytes / 2 ** 20;
     const [threadBefore] = await worker.compute.memory();
@@ -95,12 +74,6 @@ export async function benchMemory(): Promise<Figure[]> {
     }
     return figures;
   } finally {
-    await worker.close();
-    await events.close();
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await Promise.all([connection.quit(), producer.quit()]);
-    await fixtures.remove();
-    await bench.remove();
+    await close();
   }
 }

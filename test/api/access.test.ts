@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
 import { firstSubscriptionMessage } from '../helpers/graphql.js';
+import { uploadModel } from '../helpers/upload.js';
 
 const ALPHA_KEY = 'alpha-key-0123456789abcdef';
 const BETA_KEY = 'beta-key-0123456789abcdef';
@@ -33,11 +34,7 @@ afterAll(async () => t?.close());
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 function uploadAs(app: TestApp, key: string) {
-  return request(app.app.server)
-    .post('/v1/models')
-    .set(bearer(key))
-    .attach('model', Buffer.from(breastCancer.modelJson), 'model.json')
-    .attach('weights', breastCancer.weights.get('weights.bin')!, 'weights.bin');
+  return uploadModel(app.app.server, breastCancer).set(bearer(key));
 }
 
 function explainAs(key: string, modelId: string, overrides: Record<string, unknown> = {}) {

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { modelFiles, REAL_MODELS_DIR } from '../helpers/fixtures.js';
+import { uploadModel } from '../helpers/upload.js';
 
 let t: TestApp;
 let modelId: string;
@@ -12,11 +13,7 @@ let modelId: string;
 beforeAll(async () => {
   t = await buildTestApp();
   const files = modelFiles(path.join(REAL_MODELS_DIR, 'nsfwjs-mobilenetv2-bn-layers'));
-  let req = request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json');
-  for (const [name, data] of files.weights) req = req.attach('weights', data, name);
-  modelId = (await req).body.id;
+  modelId = (await uploadModel(t.app.server, files)).body.id;
 });
 afterAll(async () => t?.close());
 

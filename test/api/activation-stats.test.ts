@@ -3,20 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../src/jobs/queue.js';
-import { createLogger } from '../../src/log/logger.js';
-import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import {
-  FIXTURES_DIR,
-  fixtureData,
-  fixtureModelDir,
-  fixtureOracle,
-  modelFiles,
-} from '../helpers/fixtures.js';
+import { FIXTURES_DIR, fixtureData, fixtureOracle } from '../helpers/fixtures.js';
 import { breastCancerGraphModel } from '../helpers/graph-model.js';
 import { columnMoments } from '../helpers/stats.js';
 import { pollJob } from '../helpers/jobs.js';
+import { uploadFixtureModel, uploadModel } from '../helpers/upload.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 
 const BN = 'batch_normalization_BatchNormalization1';
 const meta = JSON.parse(readFileSync(path.join(FIXTURES_DIR, 'wine-bn', 'meta.json'), 'utf8'));
@@ -25,31 +18,19 @@ const trainStd: number[] = meta.preprocessing.scaler_scale;
 const data = fixtureData('wine-bn');
 
 let t: TestApp;
-let worker: RunningWorker;
-let workerRedis: ReturnType<typeof createRedis>;
+let worker: TestWorker;
 let modelId: string;
 
 beforeAll(async () => {
   t = await buildTestApp();
-  const files = modelFiles(fixtureModelDir('wine-bn'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-    .field('metadata', JSON.stringify({ featureNames: data.featureNames }));
-  modelId = res.body.id;
-  workerRedis = createRedis(t.config, true);
-  worker = startWorker({
-    config: t.config,
-    logger: createLogger('silent'),
-    connection: workerRedis,
-    models: t.ctx.models,
-    results: t.ctx.results,
+  const res = await uploadFixtureModel(t.app.server, 'wine-bn', {
+    featureNames: data.featureNames,
   });
+  modelId = res.body.id;
+  worker = await startTestWorker(t);
 });
 afterAll(async () => {
-  await worker?.close();
-  await workerRedis?.quit();
+  await worker?.stop();
   await t?.close();
 });
 
@@ -165,11 +146,7 @@ describe('GET /v1/models/:id/batch-norm', () => {
 
 describe('activation statistics of a GraphModel', () => {
   it('reports its intermediate nodes and says it has no BN nodes', async () => {
-    const files = breastCancerGraphModel();
-    const uploaded = await request(t.app.server)
-      .post('/v1/models')
-      .attach('model', Buffer.from(files.modelJson), 'model.json')
-      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+    const uploaded = await uploadModel(t.app.server, breastCancerGraphModel());
     expect(uploaded.status).toBe(201);
     const instances = fixtureData('breast-cancer').instances;
     const res = await submit({ modelId: uploaded.body.id, samples: instances });

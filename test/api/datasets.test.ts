@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 
 let t: TestApp;
 let modelId: string;
@@ -9,12 +10,7 @@ const data = fixtureData('wine');
 
 beforeAll(async () => {
   t = await buildTestApp();
-  const files = modelFiles(fixtureModelDir('wine'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-    .field('metadata', JSON.stringify({ featureNames: data.featureNames }));
+  const res = await uploadFixtureModel(t.app.server, 'wine', { featureNames: data.featureNames });
   modelId = res.body.id;
 });
 afterAll(async () => t?.close());

@@ -4,19 +4,20 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPEN_TENANT } from '../../src/auth/principal.js';
 import type { ExplanationPayload } from '../../src/jobs/queue.js';
-import { createLocalCompute } from '../../src/worker/compute.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { functionalModel } from '../helpers/hostile-models.js';
-import { pollJob, type JobBody } from '../helpers/jobs.js';
+import { computeWhole } from '../helpers/compute.js';
+import { asModelFiles, functionalModel } from '../helpers/hostile-models.js';
+import { explainAndPoll, type JobBody } from '../helpers/jobs.js';
 import { randomRows } from '../helpers/models.js';
-import { startTestWorker } from '../helpers/worker.js';
+import { uploadModel } from '../helpers/upload.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 
 const FEATURE_NAMES = ['width', 'height', 'colour'];
 const COLOUR = 2;
 const LIME = { numSamples: 400, seed: 5 };
 
 let t: TestApp;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let worker: TestWorker;
 /** The same network stored twice: without categorical features, and with colour as one. */
 let plainId: string;
 let colourId: string;
@@ -29,13 +30,9 @@ function rows(count: number, seed: number): number[][] {
 const background = rows(40, 11);
 const instance = rows(1, 12);
 
-async function uploadModel(metadata: Record<string, unknown>): Promise<string> {
-  const { modelJson, weights } = functionalModel();
-  let req = request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(JSON.stringify(modelJson)), 'model.json');
-  for (const [name, data] of weights) req = req.attach('weights', data, name);
-  const res = await req.field('metadata', JSON.stringify(metadata));
+/** Stores the small functional model with `metadata`; returns its id. */
+async function storeModel(metadata: Record<string, unknown>): Promise<string> {
+  const res = await uploadModel(t.app.server, asModelFiles(functionalModel()), metadata);
   expect(res.status).toBe(201);
   return res.body.id;
 }
@@ -46,11 +43,13 @@ async function limeJob(
   instances: number[][],
   params: Record<string, unknown>,
 ): Promise<JobBody> {
-  const submitted = await request(t.app.server)
-    .post('/v1/explanations')
-    .send({ modelId, method: 'lime', instances, background, params });
-  expect(submitted.status).toBe(202);
-  const job = await pollJob(t.app.server, submitted.headers.location);
+  const job = await explainAndPoll(t.app.server, {
+    modelId,
+    method: 'lime',
+    instances,
+    background,
+    params,
+  });
   expect(job.error).toBeNull();
   expect(job.status).toBe('completed');
   return job;
@@ -73,8 +72,8 @@ function surrogate(result: JobBody) {
 beforeAll(async () => {
   t = await buildTestApp({ CHUNK_INSTANCES: '2' });
   worker = await startTestWorker(t);
-  plainId = await uploadModel({ featureNames: FEATURE_NAMES });
-  colourId = await uploadModel({ featureNames: FEATURE_NAMES, categoricalFeatures: ['colour'] });
+  plainId = await storeModel({ featureNames: FEATURE_NAMES });
+  colourId = await storeModel({ featureNames: FEATURE_NAMES, categoricalFeatures: ['colour'] });
 });
 
 afterAll(async () => {
@@ -136,12 +135,7 @@ describe('LIME on a model with categorical features in its metadata', () => {
           },
         },
       };
-      const compute = createLocalCompute(t.ctx.models, { batchRows: 65536, cacheBytes: 1 << 20 });
-      try {
-        return (await compute.explain(payload, () => undefined)).result as JobBody;
-      } finally {
-        await compute.close();
-      }
+      return (await computeWhole(t.ctx.models, payload)) as JobBody;
     };
     expect(surrogate(job.result)).toEqual(surrogate(await whole([COLOUR])));
     expect(job.result.weights).not.toEqual((await whole([])).weights);

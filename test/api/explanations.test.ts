@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 
 let t: TestApp;
 let modelId: string;
@@ -9,12 +10,9 @@ const data = fixtureData('breast-cancer');
 
 beforeAll(async () => {
   t = await buildTestApp({ MAX_JOB_ROWS: '100000000' });
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-    .field('metadata', JSON.stringify({ featureNames: data.featureNames }));
+  const res = await uploadFixtureModel(t.app.server, 'breast-cancer', {
+    featureNames: data.featureNames,
+  });
   modelId = res.body.id;
 });
 afterAll(async () => t?.close());
@@ -284,11 +282,7 @@ describe('POST /v1/explanations, method options', () => {
       MAX_JOB_ROWS: '10000000000',
     });
     try {
-      const files = modelFiles(fixtureModelDir('breast-cancer'));
-      const uploaded = await request(wide.app.server)
-        .post('/v1/models')
-        .attach('model', Buffer.from(files.modelJson), 'model.json')
-        .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+      const uploaded = await uploadFixtureModel(wide.app.server, 'breast-cancer');
       const res = await request(wide.app.server)
         .post('/v1/explanations')
         .send({

@@ -2,24 +2,22 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
 import { gql } from '../helpers/graphql.js';
-import { startTestWorker } from '../helpers/worker.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 
 let t: TestApp;
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
+let worker: TestWorker;
 let modelId: string;
 const wine = fixtureData('wine-bn');
 
 beforeAll(async () => {
   t = await buildTestApp();
   worker = await startTestWorker(t);
-  const files = modelFiles(fixtureModelDir('wine-bn'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-    .field('metadata', JSON.stringify({ featureNames: wine.featureNames }));
+  const res = await uploadFixtureModel(t.app.server, 'wine-bn', {
+    featureNames: wine.featureNames,
+  });
   modelId = res.body.id;
 });
 

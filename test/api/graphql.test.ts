@@ -2,12 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSchema } from 'graphql';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSchemaText, SCHEMA_DIR } from '../../src/api/graphql/schema.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
 import { firstSubscriptionMessage, gql } from '../helpers/graphql.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 
 const MAX_DEPTH = 4;
 const MAX_COST = 100;
@@ -20,12 +20,9 @@ beforeAll(async () => {
     GRAPHQL_MAX_DEPTH: String(MAX_DEPTH),
     GRAPHQL_MAX_COST: String(MAX_COST),
   });
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-    .field('metadata', JSON.stringify({ featureNames: data.featureNames }));
+  const res = await uploadFixtureModel(t.app.server, 'breast-cancer', {
+    featureNames: data.featureNames,
+  });
   modelId = res.body.id;
 });
 afterAll(async () => t?.close());
@@ -72,18 +69,10 @@ describe('GraphQL schema', () => {
 
 describe('GraphQL models', () => {
   it('show the categorical features named in the upload metadata, as indices', async () => {
-    const files = modelFiles(fixtureModelDir('breast-cancer'));
-    const uploaded = await request(t.app.server)
-      .post('/v1/models')
-      .attach('model', Buffer.from(files.modelJson), 'model.json')
-      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-      .field(
-        'metadata',
-        JSON.stringify({
-          featureNames: data.featureNames,
-          categoricalFeatures: [data.featureNames[7], 4],
-        }),
-      );
+    const uploaded = await uploadFixtureModel(t.app.server, 'breast-cancer', {
+      featureNames: data.featureNames,
+      categoricalFeatures: [data.featureNames[7], 4],
+    });
     expect(uploaded.status).toBe(201);
     const one = await gql(t.app, 'query($id: ID!) { model(id: $id) { categoricalFeatures } }', {
       id: uploaded.body.id,
@@ -144,11 +133,7 @@ describe('GraphQL errors', () => {
   });
 
   it('delete a model through deleteModel, then report it missing', async () => {
-    const files = modelFiles(fixtureModelDir('breast-cancer'));
-    const uploaded = await request(t.app.server)
-      .post('/v1/models')
-      .attach('model', Buffer.from(files.modelJson), 'model.json')
-      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+    const uploaded = await uploadFixtureModel(t.app.server, 'breast-cancer');
     const query = 'mutation($id: ID!) { deleteModel(id: $id) }';
     expect((await gql(t.app, query, { id: uploaded.body.id })).data).toEqual({
       deleteModel: uploaded.body.id,

@@ -6,9 +6,10 @@ import request from 'supertest';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
 import { gql } from '../helpers/graphql.js';
-import { startTestWorker } from '../helpers/worker.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 
 // Small batches make a job take many model calls, so that it can be seen running and stopped.
 const BATCH_ROWS = 500;
@@ -18,19 +19,11 @@ const data = fixtureData('breast-cancer');
 
 beforeAll(async () => {
   t = await buildTestApp({ BATCH_ROWS: String(BATCH_ROWS) });
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-    .field(
-      'metadata',
-      JSON.stringify({
-        featureNames: data.featureNames,
-        outputNames: data.outputNames,
-        categoricalFeatures: [3, 1],
-      }),
-    );
+  const res = await uploadFixtureModel(t.app.server, 'breast-cancer', {
+    featureNames: data.featureNames,
+    outputNames: data.outputNames,
+    categoricalFeatures: [3, 1],
+  });
   modelId = res.body.id;
 });
 afterAll(async () => t?.close());
@@ -186,7 +179,7 @@ describe('GraphQL subscription jobUpdated', () => {
       });
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
     const url = `${address.replace('http', 'ws')}/graphql`;
-    let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+    let worker: TestWorker | undefined;
     try {
       // The worker starts only once the subscription has seen the job queued.
       const events = await collectSubscription(

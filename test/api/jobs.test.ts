@@ -1,18 +1,15 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 
 // No worker runs here: every job stays queued.
 let t: TestApp;
 const data = fixtureData('breast-cancer');
 
 async function uploadModel(): Promise<string> {
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+  const res = await uploadFixtureModel(t.app.server, 'breast-cancer');
   return res.body.id;
 }
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { OPEN_TENANT } from '../../src/auth/principal.js';
 import { fixtureModelDir, modelFiles, REAL_MODELS_DIR } from '../helpers/fixtures.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { functionalModel } from '../helpers/hostile-models.js';
+import { asModelFiles, functionalModel } from '../helpers/hostile-models.js';
+import { uploadModel } from '../helpers/upload.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -15,14 +16,8 @@ afterAll(async () => t?.close());
 
 const breastCancer = modelFiles(fixtureModelDir('breast-cancer'));
 
-function upload(files = breastCancer, metadata?: unknown) {
-  let req = request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json');
-  for (const [name, data] of files.weights) req = req.attach('weights', data, name);
-  if (metadata !== undefined) req = req.field('metadata', JSON.stringify(metadata));
-  return req;
-}
+const upload = (files = breastCancer, metadata?: unknown) =>
+  uploadModel(t.app.server, files, metadata);
 
 describe('POST /v1/models', () => {
   it('stores a LayersModel and describes its inputs, outputs and layers', async () => {
@@ -152,11 +147,7 @@ describe('POST /v1/models', () => {
   it('answers 413 for a file over the upload limit', async () => {
     const small = await buildTestApp({ MAX_UPLOAD_BYTES: '1000' });
     try {
-      let req = request(small.app.server)
-        .post('/v1/models')
-        .attach('model', Buffer.from(breastCancer.modelJson), 'model.json');
-      req = req.attach('weights', breastCancer.weights.get('weights.bin')!, 'weights.bin');
-      const res = await req;
+      const res = await uploadModel(small.app.server, breastCancer);
       expect(res.status).toBe(413);
       expect(res.body.code).toBe('GBX_ERR_UPLOAD_TOO_LARGE');
       expect((await request(small.app.server).get('/v1/models')).body.items).toEqual([]);
@@ -167,8 +158,7 @@ describe('POST /v1/models', () => {
 });
 
 describe('categoricalFeatures in model metadata', () => {
-  const small = functionalModel();
-  const threeFeatures = { modelJson: JSON.stringify(small.modelJson), weights: small.weights };
+  const threeFeatures = asModelFiles(functionalModel());
   const featureNames = ['width', 'height', 'colour'];
 
   async function modelCount(): Promise<number> {

@@ -2,8 +2,14 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
-import { danglingLinkModel, einsumGraphModel, graphModel } from '../helpers/hostile-models.js';
+import { fixtureModelDir, modelFiles, type ModelFiles } from '../helpers/fixtures.js';
+import {
+  asModelFiles,
+  danglingLinkModel,
+  einsumGraphModel,
+  graphModel,
+} from '../helpers/hostile-models.js';
+import { uploadModel } from '../helpers/upload.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -12,21 +18,14 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const breastCancer = modelFiles(fixtureModelDir('breast-cancer'));
-type Files = { modelJson: string; weights: Map<string, Buffer> };
 
-function upload(app: TestApp, files: Files) {
-  let req = request(app.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json');
-  for (const [name, data] of files.weights) req = req.attach('weights', data, name);
-  return req;
-}
+const upload = (app: TestApp, files: ModelFiles) => uploadModel(app.app.server, files);
 
 async function storedCount(app: TestApp): Promise<number> {
   return (await request(app.app.server).get('/v1/models')).body.items.length;
 }
 
-function withTopology(edit: (json: Record<string, any>) => void): Files {
+function withTopology(edit: (json: Record<string, any>) => void): ModelFiles {
   const json = JSON.parse(breastCancer.modelJson);
   edit(json);
   return { modelJson: JSON.stringify(json), weights: breastCancer.weights };
@@ -131,10 +130,8 @@ describe('upload checks', () => {
   it(
     'refuses a model.json whose links name a missing layer, and keeps answering meanwhile',
     async () => {
-      const hostile = danglingLinkModel();
-      const files = { modelJson: JSON.stringify(hostile.modelJson), weights: hostile.weights };
       const [res, health] = await Promise.all([
-        upload(t, files),
+        upload(t, asModelFiles(danglingLinkModel())),
         request(t.app.server).get('/health/live'),
       ]);
       expect(res.status).toBe(400);
@@ -146,11 +143,7 @@ describe('upload checks', () => {
   );
 
   it('refuses a GraphModel op TensorFlow.js does not know, naming it', async () => {
-    const model = graphModel('FancyOp');
-    const res = await upload(t, {
-      modelJson: JSON.stringify(model.modelJson),
-      weights: model.weights,
-    });
+    const res = await upload(t, asModelFiles(graphModel('FancyOp')));
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('GBX_ERR_UPLOAD_UNSUPPORTED');
     expect(res.body.detail).toBe('op FancyOp is not one TensorFlow.js can run');
@@ -159,22 +152,14 @@ describe('upload checks', () => {
   it(
     'refuses a GraphModel op with no kernel on the configured backend, naming op and backend',
     async () => {
-      const model = einsumGraphModel();
-      const res = await upload(t, {
-        modelJson: JSON.stringify(model.modelJson),
-        weights: model.weights,
-      });
+      const res = await upload(t, asModelFiles(einsumGraphModel()));
       expect(res.status).toBe(400);
       expect(res.body.detail).toBe('op Einsum has no kernel on the wasm backend the workers use');
     },
   );
 
   it('stores a GraphModel whose ops all run', async () => {
-    const model = graphModel('Relu');
-    const res = await upload(t, {
-      modelJson: JSON.stringify(model.modelJson),
-      weights: model.weights,
-    });
+    const res = await upload(t, asModelFiles(graphModel('Relu')));
     expect(res.status).toBe(201);
     expect(res.body.format).toBe('graph-model');
   });

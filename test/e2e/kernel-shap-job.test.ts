@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureData, fixtureModelDir, fixtureOracle, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData, fixtureOracle } from '../helpers/fixtures.js';
 import { startProcess, type ServiceProcess } from '../helpers/processes.js';
 import { requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 
 let api: ServiceProcess;
 let worker: ServiceProcess;
@@ -48,15 +49,10 @@ describe('KernelSHAP job through the API and a worker process', () => {
   it('explains breast-cancer instances with values close to the reference', async () => {
     const data = fixtureData('breast-cancer');
     const oracle = fixtureOracle('breast-cancer', 'kernel-shap-reference.json');
-    const files = modelFiles(fixtureModelDir('breast-cancer'));
-    const uploaded = await request(baseUrl)
-      .post('/v1/models')
-      .attach('model', Buffer.from(files.modelJson), 'model.json')
-      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-      .field(
-        'metadata',
-        JSON.stringify({ featureNames: data.featureNames, outputNames: data.outputNames }),
-      );
+    const uploaded = await uploadFixtureModel(baseUrl, 'breast-cancer', {
+      featureNames: data.featureNames,
+      outputNames: data.outputNames,
+    });
     expect(uploaded.status).toBe(201);
 
     const submitted = await request(baseUrl)

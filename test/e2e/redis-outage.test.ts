@@ -5,9 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import { isDone, pollJob } from '../helpers/jobs.js';
 import { hasRedisServer, privateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 import { startProcess, type ServiceProcess } from '../helpers/processes.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 
 let redis: PrivateRedis;
 let api: ServiceProcess;
@@ -30,14 +32,7 @@ function explain(modelId: string) {
     });
 }
 
-async function pollDone(jobId: string): Promise<Record<string, any>> {
-  for (let i = 0; i < 1200; i++) {
-    const res = await request(baseUrl).get(`/v1/jobs/${jobId}`);
-    if (res.body.status === 'completed' || res.body.status === 'failed') return res.body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${jobId} did not finish`);
-}
+const pollDone = (jobId: string) => pollJob(baseUrl, `/v1/jobs/${jobId}`, isDone, 120_000);
 
 // Stopping and restarting Redis needs a redis-server binary of the test's own; CI machines that
 // only reach a Redis service skip this file, and the summary counts it as skipped.
@@ -62,11 +57,7 @@ describe.skipIf(!hasRedisServer())('a Redis outage', () => {
   it(
     'is answered with 503 while it lasts, and every accepted job completes once after',
     async () => {
-      const files = modelFiles(fixtureModelDir('breast-cancer'));
-      const model = await request(baseUrl)
-        .post('/v1/models')
-        .attach('model', Buffer.from(files.modelJson), 'model.json')
-        .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+      const model = await uploadFixtureModel(baseUrl, 'breast-cancer');
       const before = await explain(model.body.id);
       expect(before.status).toBe(202);
       const jobId = before.body.id as string;

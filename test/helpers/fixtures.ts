@@ -35,8 +35,14 @@ export function fixtureOracle(name: string, file: string): OracleValues {
   ) as OracleValues;
 }
 
+/** model.json text, and weight file contents by file name. */
+export interface ModelFiles {
+  modelJson: string;
+  weights: Map<string, Buffer>;
+}
+
 /** model.json text and weight files of a fixture model folder. */
-export function modelFiles(folder: string): { modelJson: string; weights: Map<string, Buffer> } {
+export function modelFiles(folder: string): ModelFiles {
   const modelJson = readFileSync(path.join(folder, 'model.json'), 'utf8');
   const manifest = JSON.parse(modelJson).weightsManifest as { paths: string[] }[];
   const weights = new Map<string, Buffer>();

@@ -1,6 +1,6 @@
 // A GraphModel written by hand: the breast-cancer network (30 -> 16 relu -> 1 sigmoid) as a
 // TensorFlow GraphDef of MatMul, BiasAdd, Relu and Sigmoid over the fixture's own weight file.
-import { fixtureModelDir, modelFiles } from './fixtures.js';
+import { fixtureModelDir, modelFiles, type ModelFiles } from './fixtures.js';
 
 const float = { type: 'DT_FLOAT' };
 
@@ -41,7 +41,7 @@ function dense(prefix: string, input: string, activation: 'Relu' | 'Sigmoid') {
 }
 
 /** model.json text and weights of the hand-written GraphModel. */
-export function breastCancerGraphModel(): { modelJson: string; weights: Map<string, Buffer> } {
+export function breastCancerGraphModel(): ModelFiles {
   const layers = modelFiles(fixtureModelDir('breast-cancer'));
   const nodes = [
     {

@@ -1,4 +1,13 @@
 // Small hand-written model.json files, well-formed and hostile, for upload tests.
+import type { ModelFiles } from './fixtures.js';
+
+/** A hand-written model as the files an upload sends: its model.json as text. */
+export function asModelFiles(model: {
+  modelJson: Record<string, any>;
+  weights: Map<string, Buffer>;
+}): ModelFiles {
+  return { modelJson: JSON.stringify(model.modelJson), weights: model.weights };
+}
 
 /** A three-layer functional LayersModel: input x (3) -> Dense hidden (2) -> Dense out (1). */
 export function functionalModel(): {

@@ -1,6 +1,7 @@
-// Polls a job over REST until it reaches a state the test waits for.
+// Submits jobs and polls them over REST until they reach a state the test waits for.
 import type { Server } from 'node:http';
 import request from 'supertest';
+import { expect } from 'vitest';
 
 export type JobBody = Record<string, any>;
 
@@ -25,6 +26,21 @@ export async function pollJob(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`job ${location} did not reach the expected state in ${timeoutMs} ms`);
+}
+
+/**
+ * Submits an explanation request, expects it queued (202), and polls its job until it is done.
+ * @param target - a base URL or an in-process server with a worker taking jobs.
+ * @returns the job, completed or failed.
+ */
+export async function explainAndPoll(
+  target: string | Server,
+  body: object,
+  timeoutMs = 60_000,
+): Promise<JobBody> {
+  const submitted = await request(target).post('/v1/explanations').send(body);
+  expect(submitted.status).toBe(202);
+  return pollJob(target, submitted.headers.location, isDone, timeoutMs);
 }
 
 /** Coalitions per instance of the probe job that `nsamplesLasting` times. */

@@ -3,11 +3,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import request from 'supertest';
 import { expect } from 'vitest';
-import { fixtureModelDir, modelFiles } from './fixtures.js';
 import { startProcess, type ServiceProcess } from './processes.js';
 import { requireRedis, uniquePrefix } from './redis.js';
+import { uploadFixtureModel } from './upload.js';
 
 export interface ServiceCluster {
   env: Record<string, string>;
@@ -52,12 +51,7 @@ export async function startServiceCluster(
       return worker;
     },
     uploadModel: async (fixture = 'breast-cancer') => {
-      const files = modelFiles(fixtureModelDir(fixture));
-      let upload = request(baseUrl)
-        .post('/v1/models')
-        .attach('model', Buffer.from(files.modelJson), 'model.json');
-      for (const [name, data] of files.weights) upload = upload.attach('weights', data, name);
-      const model = await upload;
+      const model = await uploadFixtureModel(baseUrl, fixture);
       expect(model.status).toBe(201);
       return model.body.id as string;
     },

@@ -10,7 +10,9 @@ import { jobOptions } from '../../src/jobs/queue.js';
 import { sweepResults } from '../../src/jobs/result-retention.js';
 import { ResultStore } from '../../src/jobs/result-store.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import { explainAndPoll } from '../helpers/jobs.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 import { startTestWorker } from '../helpers/worker.js';
 
 const data = fixtureData('breast-cancer');
@@ -28,32 +30,19 @@ async function appWithWorker(env: Record<string, string>): Promise<TestApp> {
 }
 
 async function upload(t: TestApp): Promise<string> {
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+  const res = await uploadFixtureModel(t.app.server, 'breast-cancer');
   expect(res.status).toBe(201);
   return res.body.id;
 }
 
-async function explain(t: TestApp, modelId: string, nsamples: number, rows = 1) {
-  const submitted = await request(t.app.server)
-    .post('/v1/explanations')
-    .send({
-      modelId,
-      method: 'kernel_shap',
-      instances: data.instances.slice(0, rows),
-      background: data.background.slice(0, 20),
-      params: { nsamples, seed: 3 },
-    });
-  expect(submitted.status).toBe(202);
-  for (let i = 0; i < 600; i++) {
-    const res = await request(t.app.server).get(submitted.headers.location);
-    if (res.body.status === 'completed' || res.body.status === 'failed') return res.body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('job did not finish');
+function explain(t: TestApp, modelId: string, nsamples: number, rows = 1) {
+  return explainAndPoll(t.app.server, {
+    modelId,
+    method: 'kernel_shap',
+    instances: data.instances.slice(0, rows),
+    background: data.background.slice(0, 20),
+    params: { nsamples, seed: 3 },
+  });
 }
 
 async function storedResults(t: TestApp): Promise<string[]> {

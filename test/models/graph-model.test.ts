@@ -1,41 +1,28 @@
 // GraphModels take the same path as LayersModels: upload, describe, explain.
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../src/jobs/queue.js';
-import { createLogger } from '../../src/log/logger.js';
-import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { fixtureData, fixtureOracle } from '../helpers/fixtures.js';
 import { breastCancerGraphModel } from '../helpers/graph-model.js';
-import { isDone, pollJob } from '../helpers/jobs.js';
+import { explainAndPoll } from '../helpers/jobs.js';
+import { uploadModel } from '../helpers/upload.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 
 let t: TestApp;
-let worker: RunningWorker;
+let worker: TestWorker;
 
 beforeAll(async () => {
   t = await buildTestApp();
-  const connection = createRedis(t.config, true);
-  worker = startWorker({
-    config: t.config,
-    logger: createLogger('silent'),
-    connection,
-    models: t.ctx.models,
-    results: t.ctx.results,
-  });
+  worker = await startTestWorker(t);
 });
 
 afterAll(async () => {
-  await worker?.close();
+  await worker?.stop();
   await t?.close();
 });
 
 describe('a GraphModel', () => {
   it('is described from its graph and explained like the LayersModel it mirrors', async () => {
-    const files = breastCancerGraphModel();
-    const uploaded = await request(t.app.server)
-      .post('/v1/models')
-      .attach('model', Buffer.from(files.modelJson), 'model.json')
-      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+    const uploaded = await uploadModel(t.app.server, breastCancerGraphModel());
     expect(uploaded.status).toBe(201);
     expect(uploaded.body).toMatchObject({
       format: 'graph-model',
@@ -46,17 +33,14 @@ describe('a GraphModel', () => {
 
     const data = fixtureData('breast-cancer');
     const oracle = fixtureOracle('breast-cancer', 'kernel-shap-reference.json');
-    const submitted = await request(t.app.server)
-      .post('/v1/explanations')
-      .send({
-        modelId: uploaded.body.id,
-        method: 'kernel_shap',
-        instances: data.instances.slice(0, 3),
-        background: data.background,
-        params: { nsamples: 4096, seed: 5 },
-      });
-    expect(submitted.status).toBe(202);
-    const job = await pollJob(t.app.server, submitted.headers.location, isDone, 30_000);
+    const body = {
+      modelId: uploaded.body.id,
+      method: 'kernel_shap',
+      instances: data.instances.slice(0, 3),
+      background: data.background,
+      params: { nsamples: 4096, seed: 5 },
+    };
+    const job = await explainAndPoll(t.app.server, body, 30_000);
     expect(job.status).toBe('completed');
 
     let sum = 0;

@@ -2,21 +2,21 @@
 import * as tf from '@tensorflow/tfjs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobQueue, createRedis, JOB_NAMES, jobOptions } from '../../src/jobs/queue.js';
+import { JOB_NAMES, jobOptions } from '../../src/jobs/queue.js';
 import { createMetrics } from '../../src/ops/metrics.js';
-import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { fixtureData } from '../helpers/fixtures.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { sampleValue } from '../helpers/prometheus.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 
 const data = fixtureData('wine');
 const instance = data.instances[0];
 const background = data.background.slice(0, 2);
 let t: TestApp;
 let log: CapturedLog;
-let worker: RunningWorker;
-let connection: ReturnType<typeof createRedis>;
+let worker: TestWorker;
 let modelId: string;
 let completedJobId: string;
 let metricsText: string;
@@ -39,24 +39,10 @@ beforeAll(async () => {
   const metrics = createMetrics();
   log = captureLog('info');
   t = await buildTestApp({}, { metrics, logger: log.logger });
-  connection = createRedis(t.config, true);
-  const { models, results } = t.ctx;
-  worker = startWorker({
-    config: t.config,
-    logger: log.logger,
-    connection,
-    models,
-    results,
-    metrics,
-  });
+  worker = await startTestWorker(t, { logger: log.logger, metrics });
 
-  const files = modelFiles(fixtureModelDir('wine'));
   const upload = await send(
-    request(t.app.server)
-      .post('/v1/models')
-      .attach('model', Buffer.from(files.modelJson), 'model.json')
-      .attach('weights', files.weights.get('weights.bin')!, 'weights.bin')
-      .field('metadata', JSON.stringify({ featureNames: data.featureNames })),
+    uploadFixtureModel(t.app.server, 'wine', { featureNames: data.featureNames }),
   );
   expect(upload.status).toBe(201);
   modelId = upload.body.id;
@@ -91,8 +77,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await worker?.close();
-  await connection?.quit();
+  await worker?.stop();
   await t?.close();
 });
 

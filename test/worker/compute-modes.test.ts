@@ -1,10 +1,10 @@
 // A worker computes in threads (COMPUTE_THREADS=on, the default) or in its main thread (off):
 // the same requests give the same numbers either way.
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
-import { pollJob, type JobBody } from '../helpers/jobs.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import { explainAndPoll, type JobBody } from '../helpers/jobs.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 import { startTestWorker } from '../helpers/worker.js';
 
 const data = fixtureData('breast-cancer');
@@ -17,11 +17,7 @@ interface Service {
 
 async function startService(computeThreads: 'on' | 'off'): Promise<Service> {
   const t = await buildTestApp({ COMPUTE_THREADS: computeThreads, TFJS_BACKEND: 'wasm' });
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const uploaded = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+  const uploaded = await uploadFixtureModel(t.app.server, 'breast-cancer');
   const worker = await startTestWorker(t);
   return {
     t,
@@ -47,11 +43,7 @@ afterAll(async () => {
 });
 
 async function explain(service: Service, body: Record<string, unknown>): Promise<JobBody> {
-  const submitted = await request(service.t.app.server)
-    .post('/v1/explanations')
-    .send({ modelId: service.modelId, ...body });
-  expect(submitted.status).toBe(202);
-  const job = await pollJob(service.t.app.server, submitted.headers.location);
+  const job = await explainAndPoll(service.t.app.server, { modelId: service.modelId, ...body });
   expect(job.error).toBeNull();
   expect(job.status).toBe('completed');
   return job.result;

@@ -3,42 +3,29 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPEN_TENANT } from '../../src/auth/principal.js';
-import { createRedis, type ExplanationPayload, type RedisClient } from '../../src/jobs/queue.js';
-import { createLogger } from '../../src/log/logger.js';
-import { createLocalCompute } from '../../src/worker/compute.js';
-import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import type { ExplanationPayload } from '../../src/jobs/queue.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
-import { pollJob } from '../helpers/jobs.js';
+import { computeWhole } from '../helpers/compute.js';
+import { fixtureData } from '../helpers/fixtures.js';
+import { explainAndPoll, pollJob } from '../helpers/jobs.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
+import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 
 let t: TestApp;
-let worker: RunningWorker;
-let connection: RedisClient;
+let worker: TestWorker;
 let modelId: string;
 const data = fixtureData('breast-cancer');
 
 beforeAll(async () => {
   t = await buildTestApp({ CHUNK_INSTANCES: '2', WORKER_CONCURRENCY: '2', TFJS_BACKEND: 'wasm' });
-  connection = createRedis(t.config, true);
-  worker = startWorker({
-    config: t.config,
-    logger: createLogger('silent'),
-    connection,
-    models: t.ctx.models,
-    results: t.ctx.results,
-  });
-  await worker.ready;
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+  worker = await startTestWorker(t);
+  await worker.running.ready;
+  const res = await uploadFixtureModel(t.app.server, 'breast-cancer');
   modelId = res.body.id;
 });
 
 afterAll(async () => {
-  await worker?.close();
-  await connection?.quit();
+  await worker?.stop();
   await t?.close();
 });
 
@@ -54,27 +41,21 @@ describe('a request split into chunk jobs', () => {
     };
     const { outputs: _outputs, l1Features: _l1, ...restParams } = payload.params;
     const { tenant: _tenant, ...body } = payload;
-    const submitted = await request(t.app.server)
-      .post('/v1/explanations')
-      .send({ ...body, params: restParams });
-    expect(submitted.status).toBe(202);
-    const job = await pollJob(t.app.server, submitted.headers.location);
+    const job = await explainAndPoll(t.app.server, { ...body, params: restParams });
     expect(job.error).toBeNull();
     expect(job.status).toBe('completed');
     expect(job.progress).toBe(1);
 
     // Three chunks (2 + 2 + 1 instances), each a job of its own.
-    const chunkIds = [0, 1, 2].map((i) => `${submitted.body.id}-chunk-${i}`);
+    const chunkIds = [0, 1, 2].map((i) => `${job.id}-chunk-${i}`);
     for (const id of chunkIds) {
       const chunk = await request(t.app.server).get(`/v1/jobs/${id}`);
       expect(chunk.body).toMatchObject({ type: 'explanation-chunk', status: 'completed' });
     }
-    const missing = await request(t.app.server).get(`/v1/jobs/${submitted.body.id}-chunk-3`);
+    const missing = await request(t.app.server).get(`/v1/jobs/${job.id}-chunk-3`);
     expect(missing.status).toBe(404);
 
-    const whole = createLocalCompute(t.ctx.models, { batchRows: 65536, cacheBytes: 1 << 20 });
-    const expected = (await whole.explain(payload, () => undefined)).result;
-    await whole.close();
+    const expected = await computeWhole(t.ctx.models, payload);
     expect(job.result.values).toEqual(expected.values);
     expect(job.result.outputs).toEqual(expected.outputs);
     expect(job.result.baseValues).toEqual(expected.baseValues);
@@ -107,14 +88,16 @@ describe('a request split into chunk jobs', () => {
   ])('splits $method and gives the unsplit numbers', async ({ method, api, internal, fields }) => {
     const instances = data.instances.slice(5, 10);
     const background = data.background.slice(0, 30);
-    const submitted = await request(t.app.server)
-      .post('/v1/explanations')
-      .send({ modelId, method, instances, background, params: { ...api, seed: 77 } });
-    expect(submitted.status).toBe(202);
-    const job = await pollJob(t.app.server, submitted.headers.location);
+    const job = await explainAndPoll(t.app.server, {
+      modelId,
+      method,
+      instances,
+      background,
+      params: { ...api, seed: 77 },
+    });
     expect(job.error).toBeNull();
     expect(job.status).toBe('completed');
-    const lastChunk = await request(t.app.server).get(`/v1/jobs/${submitted.body.id}-chunk-2`);
+    const lastChunk = await request(t.app.server).get(`/v1/jobs/${job.id}-chunk-2`);
     expect(lastChunk.body).toMatchObject({ type: 'explanation-chunk', status: 'completed' });
 
     const payload: ExplanationPayload = {
@@ -132,9 +115,7 @@ describe('a request split into chunk jobs', () => {
         ...internal,
       },
     };
-    const whole = createLocalCompute(t.ctx.models, { batchRows: 65536, cacheBytes: 1 << 20 });
-    const expected = (await whole.explain(payload, () => undefined)).result;
-    await whole.close();
+    const expected = await computeWhole(t.ctx.models, payload);
     for (const field of fields) expect(job.result[field], field).toEqual(expected[field]);
     expect(job.result.values?.length ?? job.result.weights.length).toBe(5);
   });

@@ -6,10 +6,11 @@ import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPEN_TENANT } from '../../src/auth/principal.js';
 import { createRedis, QUEUE_NAME, type ExplanationPayload } from '../../src/jobs/queue.js';
-import { createLocalCompute } from '../../src/worker/compute.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { fixtureData, fixtureModelDir, modelFiles } from '../helpers/fixtures.js';
+import { computeWhole } from '../helpers/compute.js';
+import { fixtureData } from '../helpers/fixtures.js';
 import { pollJob, type JobBody } from '../helpers/jobs.js';
+import { uploadFixtureModel } from '../helpers/upload.js';
 import { startTestWorker } from '../helpers/worker.js';
 
 // Small batches make a chunk take many model calls, so that it can be seen running and stopped.
@@ -25,11 +26,7 @@ beforeAll(async () => {
     BATCH_ROWS: String(BATCH_ROWS),
     TFJS_BACKEND: 'wasm',
   });
-  const files = modelFiles(fixtureModelDir('breast-cancer'));
-  const res = await request(t.app.server)
-    .post('/v1/models')
-    .attach('model', Buffer.from(files.modelJson), 'model.json')
-    .attach('weights', files.weights.get('weights.bin')!, 'weights.bin');
+  const res = await uploadFixtureModel(t.app.server, 'breast-cancer');
   modelId = res.body.id;
 });
 
@@ -119,9 +116,7 @@ describe('a chunk whose attempt fails', () => {
     );
     expect(job.startedAt).toBe(chunkStarts.sort()[0]);
 
-    const whole = createLocalCompute(t.ctx.models, { batchRows: 65536, cacheBytes: 1 << 20 });
-    const expected = (await whole.explain(payload, () => undefined)).result;
-    await whole.close();
+    const expected = await computeWhole(t.ctx.models, payload);
     expect(job.result.values).toEqual(expected.values);
     expect(job.result.baseValues).toEqual(expected.baseValues);
     // Three chunks each evaluate the background once more; the failed attempt adds nothing.
