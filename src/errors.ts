@@ -67,9 +67,6 @@ export function validationError(problems: FieldProblem[]): GlassboxError {
   return new GlassboxError('GBX_ERR_VALIDATION', `${summary}${more}`, problems);
 }
 
-/** What a bad reference to a feature (by name or index) is told. */
-export const FEATURE_REF_MESSAGE = 'must be a feature name or a feature index (an integer from 0)';
-
 /** The message of a request cap: names the setting, so that an operator knows what to raise. */
 export function overLimit(setting: string, limit: number, unit: string): { message: string } {
   return { message: `over the limit ${setting} (${limit}${unit ? ` ${unit}` : ''})` };

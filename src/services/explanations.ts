@@ -2,13 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import {
-  FEATURE_REF_MESSAGE,
-  GlassboxError,
-  overLimit,
-  validationError,
-  type FieldProblem,
-} from '../errors.js';
+import { GlassboxError, overLimit, validationError, type FieldProblem } from '../errors.js';
 import { drawSeed } from '../explain/random.js';
 import { explanationFlow, flowProducerFor, needsSplit } from '../jobs/flows.js';
 import {
@@ -22,6 +16,7 @@ import { METRICS } from '../explain/permutation-importance.js';
 import { autoPermutationCount } from '../explain/sampling-shap.js';
 import type { ModelRecord } from '../models/store.js';
 import type { ServiceContext } from './context.js';
+import { featureRefSchema, resolveFeature } from './features.js';
 import { getDataset } from './datasets.js';
 import { getModel } from './models.js';
 import { queueUnavailable } from './jobs.js';
@@ -34,11 +29,6 @@ const rowSchema = z.union([z.array(z.unknown()), z.record(z.string(), z.unknown(
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 const SHAPLEY_METHODS: string[] = ['exact_shap', 'kernel_shap', 'sampling_shap'];
-
-const featureRef = z.union(
-  [z.number().int({ error: FEATURE_REF_MESSAGE }).min(0), z.string().min(1)],
-  { error: FEATURE_REF_MESSAGE },
-);
 
 const L1_NUM_FEATURES = /^num_features\(([1-9][0-9]*)\)$/;
 
@@ -120,12 +110,12 @@ function requestSchema(ctx: ServiceContext) {
           numFeatures: z.number().int().min(1).optional(),
           featureSelection: z.enum(FEATURE_SELECTIONS).default('auto'),
           discretizer: z.enum(['none', 'quartile', 'decile']).default('none'),
-          categorical: z.array(featureRef).optional(),
+          categorical: z.array(featureRefSchema).optional(),
           kernelWidth: z.number().positive().optional(),
           labels: z.array(z.number()).optional(),
           metric: z.enum(METRICS).optional(),
           nRepeats: z.number().int().min(1).max(1000).default(5),
-          groups: z.array(z.array(featureRef).min(1)).min(1).optional(),
+          groups: z.array(z.array(featureRefSchema).min(1)).min(1).optional(),
         })
         .strict()
         .prefault({}),
@@ -296,16 +286,11 @@ function featureIndices(
   path: string,
   problems: FieldProblem[],
 ): number[] {
-  const width = model.featureCount as number;
   return refs.map((ref, j) => {
-    const index = typeof ref === 'number' ? ref : model.featureNames.indexOf(ref);
-    if (index < 0 || index >= width) {
-      problems.push({
-        path: `${path}.${j}`,
-        message: `no feature ${JSON.stringify(ref)} in the model`,
-      });
-    }
-    return index;
+    const resolved = resolveFeature(ref, model.featureNames, model.featureCount as number);
+    if ('index' in resolved) return resolved.index;
+    problems.push({ path: `${path}.${j}`, message: resolved.problem });
+    return -1;
   });
 }
 

@@ -2,16 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import {
-  FEATURE_REF_MESSAGE,
-  GlassboxError,
-  validationError,
-  type FieldProblem,
-} from '../errors.js';
+import { GlassboxError, validationError, type FieldProblem } from '../errors.js';
 import { checkArtifacts } from '../models/artifacts.js';
 import type { ModelRecord } from '../models/store.js';
 import { checkModelIsolated } from '../models/isolated-load.js';
 import type { ServiceContext } from './context.js';
+import { featureRefSchema, resolveFeature } from './features.js';
 
 const metadataSchema = z
   .object({
@@ -19,14 +15,7 @@ const metadataSchema = z
     featureNames: z.array(z.string().min(1).max(200)).optional(),
     outputNames: z.array(z.string().min(1).max(200)).optional(),
     task: z.enum(['classification', 'regression']).optional(),
-    categoricalFeatures: z
-      .array(
-        z.union(
-          [z.number().int({ error: FEATURE_REF_MESSAGE }).min(0), z.string().min(1).max(200)],
-          { error: FEATURE_REF_MESSAGE },
-        ),
-      )
-      .optional(),
+    categoricalFeatures: z.array(featureRefSchema).optional(),
   })
   .strict();
 
@@ -176,23 +165,6 @@ function categoricalIndices(
   });
   if (problems.length > 0) throw validationError(problems);
   return [...firstMention.keys()].sort((a, b) => a - b);
-}
-
-/** The index a feature name or index stands for, or why it stands for none. */
-function resolveFeature(
-  ref: number | string,
-  featureNames: string[],
-  featureCount: number,
-): { index: number } | { problem: string } {
-  if (typeof ref === 'string') {
-    const index = featureNames.indexOf(ref);
-    if (index < 0) return { problem: `no feature named ${JSON.stringify(ref)} in the model` };
-    return { index };
-  }
-  if (ref >= featureCount) {
-    return { problem: `index ${ref} is out of range: the model has ${featureCount} features` };
-  }
-  return { index: ref };
 }
 
 /** A model of the principal's tenant; any other tenant's model is reported as not found. */
