@@ -155,6 +155,11 @@ export function chunkJobId(parentId: string, index: number): string {
   return `${parentId}-chunk-${index}`;
 }
 
+/** Job ids of every chunk of a split request, in order. */
+export function chunkJobIds(parentId: string, chunkCount: number): string[] {
+  return Array.from({ length: chunkCount }, (_, index) => chunkJobId(parentId, index));
+}
+
 /** A failed job's reason as the API reports it. */
 export interface JobFailure {
   code: string;

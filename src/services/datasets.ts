@@ -31,12 +31,7 @@ export async function createDataset(
   csvText?: string,
   csvName?: string,
 ): Promise<Omit<DatasetRecord, 'rows'>> {
-  const input =
-    csvText === undefined ? parseJsonBody(body) : { ...parseCsv(csvText), name: csvName };
-  const named = datasetBodySchema.shape.name.safeParse(input.name);
-  if (!named.success) {
-    throw validationError([{ path: 'name', message: named.error.issues[0].message }]);
-  }
+  const input = csvText === undefined ? parseJsonBody(body) : parseCsvUpload(csvText, csvName);
   const problems: FieldProblem[] = [];
   if (input.rows.length > ctx.config.MAX_BACKGROUND_ROWS) {
     const limit = overLimit('MAX_BACKGROUND_ROWS', ctx.config.MAX_BACKGROUND_ROWS, 'rows');
@@ -108,6 +103,15 @@ function parseJsonBody(body: unknown): DatasetInput {
     );
   }
   return parsed.data;
+}
+
+/** A CSV body and the name given beside it, which the JSON schema checks for JSON bodies. */
+function parseCsvUpload(text: string, name: string | undefined): DatasetInput {
+  const named = datasetBodySchema.shape.name.safeParse(name);
+  if (!named.success) {
+    throw validationError([{ path: 'name', message: named.error.issues[0].message }]);
+  }
+  return { ...parseCsv(text), name };
 }
 
 function parseCsv(text: string): DatasetInput {

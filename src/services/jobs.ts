@@ -11,7 +11,7 @@ import {
   type CancelledJobRecord,
 } from '../jobs/cancellation.js';
 import {
-  chunkJobId,
+  chunkJobIds,
   decodeFailure,
   jobTenant,
   type AnyJob,
@@ -397,7 +397,7 @@ async function withChunks(
   view: JobView,
   chunkCount: number,
 ): Promise<JobView> {
-  const ids = Array.from({ length: chunkCount }, (_, i) => chunkJobId(view.id, i));
+  const ids = chunkJobIds(view.id, chunkCount);
   const chunks = await withQueue(() => Promise.all(ids.map((id) => ctx.queue.getJob(id))));
   let done = 0;
   let startedAt: number | null = null;

@@ -5,8 +5,8 @@ import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
 import {
   activationStatsPayloadSchema,
+  chunkJobIds,
   explanationPayloadSchema,
-  chunkJobId,
   JOB_NAMES,
   type ExplanationPayload,
 } from '../jobs/queue.js';
@@ -98,8 +98,7 @@ async function firstChunkStart(
   parentId: string,
   chunkCount: number,
 ): Promise<number | undefined> {
-  const ids = Array.from({ length: chunkCount }, (_, i) => chunkJobId(parentId, i));
-  const chunks = await Promise.all(ids.map((id) => run.readJob(id)));
+  const chunks = await Promise.all(chunkJobIds(parentId, chunkCount).map(run.readJob));
   const starts = chunks.map((chunk) => chunk?.processedOn).filter((t) => typeof t === 'number');
   return starts.length > 0 ? Math.min(...(starts as number[])) : undefined;
 }

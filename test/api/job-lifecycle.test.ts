@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { fixtureData } from '../helpers/fixtures.js';
 import { gql } from '../helpers/graphql.js';
+import { isFinished, longKernelShapBody } from '../helpers/jobs.js';
 import { uploadFixtureModel } from '../helpers/upload.js';
 import { startTestWorker, type TestWorker } from '../helpers/worker.js';
 
@@ -41,23 +42,13 @@ async function pollUntil(
   throw new Error(`job ${id} did not reach the expected state in 120 s`);
 }
 
-const isFinished = (job: Record<string, any>) =>
-  ['completed', 'failed', 'cancelled'].includes(job.status);
-
 describe('cancelling a running job', () => {
   it('stops it at its next batch and it ends as cancelled', async () => {
     const worker = await startTestWorker(t);
     try {
-      // 5 instances × 16,384 coalitions × 100 background rows: about 16,000 batches of 500 rows.
       const submitted = await request(t.app.server)
         .post('/v1/explanations')
-        .send({
-          modelId,
-          method: 'kernel_shap',
-          instances: data.instances.slice(0, 5),
-          background: data.background.slice(0, 100),
-          params: { nsamples: 16_384, seed: 1 },
-        });
+        .send(longKernelShapBody(modelId, 1));
       const id = submitted.body.id;
       const running = await pollUntil(
         id,

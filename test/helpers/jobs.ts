@@ -2,12 +2,33 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { expect } from 'vitest';
+import { fixtureData } from './fixtures.js';
 
 export type JobBody = Record<string, any>;
 
 /** Completed or failed: the job will not change again. */
 export const isDone = (job: JobBody): boolean =>
   job.status === 'completed' || job.status === 'failed';
+
+/** Ended in any way, cancelled included. */
+export const isFinished = (job: JobBody): boolean =>
+  ['completed', 'failed', 'cancelled'].includes(job.status);
+
+/**
+ * A KernelSHAP request on breast-cancer long enough to be seen running and stopped when the
+ * service runs small batches: 5 instances × 16,384 coalitions × 100 background rows (with
+ * BATCH_ROWS 500, about 16,000 model calls).
+ */
+export function longKernelShapBody(modelId: string, seed: number): Record<string, unknown> {
+  const data = fixtureData('breast-cancer');
+  return {
+    modelId,
+    method: 'kernel_shap',
+    instances: data.instances.slice(0, 5),
+    background: data.background.slice(0, 100),
+    params: { nsamples: 16_384, seed },
+  };
+}
 
 /**
  * Reads `location` every 100 ms until `until` holds for the job.

@@ -9,7 +9,7 @@ import { createRedis, QUEUE_NAME, type ExplanationPayload } from '../../src/jobs
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { computeWhole } from '../helpers/compute.js';
 import { fixtureData } from '../helpers/fixtures.js';
-import { pollJob, type JobBody } from '../helpers/jobs.js';
+import { isFinished, longKernelShapBody, pollJob, type JobBody } from '../helpers/jobs.js';
 import { uploadFixtureModel } from '../helpers/upload.js';
 import { startTestWorker } from '../helpers/worker.js';
 
@@ -31,8 +31,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => t?.close());
-
-const isFinished = (job: JobBody) => !['queued', 'running'].includes(job.status);
 
 async function listedIds(status: string): Promise<string[]> {
   const res = await request(t.app.server).get(`/v1/jobs?status=${status}&first=100`);
@@ -128,17 +126,11 @@ describe('cancelling a split request', () => {
   it('stops the running chunk and the queued ones, and the request ends as cancelled', async () => {
     const worker = await startTestWorker(t);
     try {
-      // 3 chunks, each of about 2 × 16,384 coalitions × 100 background rows in 500-row batches,
-      // run one at a time: the request is cancelled while its first chunks are running.
+      // 3 chunks of up to 2 instances, run one at a time: the request is cancelled while its
+      // first chunks are running.
       const submitted = await request(t.app.server)
         .post('/v1/explanations')
-        .send({
-          modelId,
-          method: 'kernel_shap',
-          instances: data.instances.slice(0, 5),
-          background: data.background.slice(0, 100),
-          params: { nsamples: 16_384, seed: 5 },
-        });
+        .send(longKernelShapBody(modelId, 5));
       expect(submitted.status).toBe(202);
       const parentId = submitted.body.id as string;
       const running = await pollJob(

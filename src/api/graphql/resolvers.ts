@@ -106,10 +106,10 @@ function explanationBody(input: ExplainArgs['input']): Record<string, unknown> {
  * `options`.
  */
 function withOptionPaths(err: unknown, input: ExplainArgs['input']): unknown {
+  if (!(err instanceof GlassboxError) || err.code !== 'GBX_ERR_VALIDATION') return err;
   const { options, ...typed } = input.params ?? {};
   const givenTyped = given(typed) as Record<string, unknown>;
   const fromOptions = new Set(Object.keys(options ?? {}).filter((key) => !(key in givenTyped)));
-  if (!(err instanceof GlassboxError) || err.code !== 'GBX_ERR_VALIDATION') return err;
   if (fromOptions.size === 0) return err;
   const problems = err.problems.map((problem) => {
     const [head, key, ...rest] = problem.path.split('.');
