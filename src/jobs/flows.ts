@@ -2,7 +2,14 @@
 // several workers share one request and a failed chunk is retried alone.
 import { FlowProducer, type FlowJob, type Queue } from 'bullmq';
 import type { Config } from '../config/index.js';
-import { chunkJobId, JOB_NAMES, jobOptions, QUEUE_NAME, type ExplanationPayload } from './queue.js';
+import {
+  chunkJobId,
+  JOB_NAMES,
+  jobOptions,
+  QUEUE_NAME,
+  type ExplanationPayload,
+  type RedisClient,
+} from './queue.js';
 
 const producers = new WeakMap<Queue, FlowProducer>();
 
@@ -68,4 +75,21 @@ export function explanationFlow(
     opts: jobOptions(config, parentId),
     children,
   };
+}
+
+/** How long the mark that a split request's end was recorded is kept, in seconds. */
+const REQUEST_END_MARK_TTL_S = 7 * 24 * 3600;
+
+/**
+ * Marks a split request as ended (failed or cancelled through one of its chunks).
+ * @returns true for the first call per request, false for every later one.
+ */
+export async function markSplitRequestEnded(
+  redis: RedisClient,
+  prefix: string,
+  parentId: string,
+  state: 'cancelled' | 'failed',
+): Promise<boolean> {
+  const key = `${prefix}:${QUEUE_NAME}:ended:${parentId}`;
+  return (await redis.set(key, state, 'EX', REQUEST_END_MARK_TTL_S, 'NX')) === 'OK';
 }

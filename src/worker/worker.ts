@@ -5,6 +5,7 @@ import { Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Config } from '../config/index.js';
 import { GlassboxError } from '../errors.js';
 import { cancelledJob, JobCancelledError } from '../jobs/cancellation.js';
+import { markSplitRequestEnded } from '../jobs/flows.js';
 import { encodeFailure, JOB_NAMES, QUEUE_NAME, type RedisClient } from '../jobs/queue.js';
 import { queueHoldsJob, sweepResults } from '../jobs/result-retention.js';
 import type { ResultStore } from '../jobs/result-store.js';
@@ -261,9 +262,6 @@ async function processJob(
   }
 }
 
-/** How long the mark that a split request's end was recorded is kept, in seconds. */
-const REQUEST_END_MARK_TTL_S = 7 * 24 * 3600;
-
 /**
  * A chunk that ends its request (cancelled, or failed for good, which fails the parent in
  * Redis without the parent ever running) logs and counts the parent's end, once per parent
@@ -279,9 +277,8 @@ async function recordRequestEnd(
   if (!parentId) return;
   const log = deps.logger.child({ jobId: parentId, type: JOB_NAMES.EXPLANATION });
   try {
-    const key = `${deps.config.QUEUE_PREFIX}:${QUEUE_NAME}:ended:${parentId}`;
-    const first = await deps.connection.set(key, state, 'EX', REQUEST_END_MARK_TTL_S, 'NX');
-    if (first !== 'OK') return;
+    const prefix = deps.config.QUEUE_PREFIX;
+    if (!(await markSplitRequestEnded(deps.connection, prefix, parentId, state))) return;
     recordFinishedJob(metrics, JOB_NAMES.EXPLANATION, state);
     if (state === 'cancelled') log.info({ chunk: job.id }, 'job cancelled');
     else log.warn({ chunk: job.id }, 'job failed: a chunk failed every attempt');
